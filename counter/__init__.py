@@ -1,0 +1,1 @@
+"""Counter desk pages for clerks (not built yet: the live floor issue)."""

@@ -1,0 +1,1 @@
+"""Hall display page and announcements (not built yet: the live floor issue)."""

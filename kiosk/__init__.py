@@ -1,0 +1,1 @@
+"""Kiosk touch pages and the kiosk print agent (not built yet: live floor, printing)."""

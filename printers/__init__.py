@@ -1,0 +1,1 @@
+"""Ticket layout and printer backends (not built yet: the printing issue)."""

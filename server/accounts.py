@@ -1,0 +1,223 @@
+"""Staff users and devices: creating them and recognising their tokens."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+
+from server.auth import (
+    DEVICE_TOKEN_PREFIX,
+    DeviceKind,
+    Principal,
+    Role,
+    StaffTokens,
+    check_password,
+    hash_device_token,
+    hash_password,
+    new_device_token,
+    require_role,
+)
+from server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
+from server.db import Database
+from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from server.models import Center, Counter, Device, User
+from server.operations import append_event, get_center
+
+DEMO_CENTER = "DAM-MIDAN"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check when the username is unknown, so a login takes as long either way."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def create_user(
+    db: Database,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    center: str | None,
+    counter: int | None = None,
+    actor: Principal,
+    now: datetime,
+    replace: bool = False,
+) -> User:
+    """Add a staff user (or, with `replace`, reset an existing one)."""
+    require_role(actor, Role.ADMIN)
+    if role not in set(Role):
+        raise InvalidInput(f"role must be one of {', '.join(Role)}", field="role")
+    if not username or len(username) > 64:
+        raise InvalidInput("username must be 1 to 64 characters", field="username")
+    if len(password) < 8:
+        raise InvalidInput("password must be at least 8 characters", field="password")
+    if role != Role.ADMIN and center is None:
+        raise InvalidInput(f"a {role} belongs to a center", field="center")
+    with db.write() as session:
+        center_row = get_center(session, center) if center else None
+        counter_id = None
+        if counter is not None:
+            if center_row is None:
+                raise InvalidInput("a counter needs a center", field="counter")
+            counter_id = session.scalar(
+                select(Counter.id).where(
+                    Counter.center_id == center_row.id, Counter.number == counter
+                )
+            )
+            if counter_id is None:
+                raise NotFound(f"no counter {counter} in {center}", code="counter_not_found")
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None and not replace:
+            raise Conflict(f"user {username!r} exists", code="username_taken")
+        if user is None:
+            user = User(username=username, created_at=now)
+            session.add(user)
+        user.password_hash = hash_password(password)
+        user.role = role
+        user.center_id = center_row.id if center_row else None
+        user.counter_id = counter_id
+        user.active = True
+        session.flush()
+        if center_row is not None:
+            append_event(
+                session,
+                center_row,
+                "admin.user",
+                actor=actor,
+                now=now,
+                data={"user": username, "role": role, "counter": counter},
+            )
+        return user
+
+
+def create_device(
+    db: Database,
+    kind: str,
+    center: str,
+    *,
+    name: str = "",
+    actor: Principal,
+    now: datetime,
+    replace: bool = False,
+) -> tuple[Device, str]:
+    """Register a device and return it with its token (shown once, stored hashed)."""
+    require_role(actor, Role.ADMIN, Role.MANAGER)
+    if kind not in set(DeviceKind):
+        raise InvalidInput(f"kind must be one of {', '.join(DeviceKind)}", field="kind")
+    token = new_device_token()
+    with db.write() as session:
+        center_row = get_center(session, center)
+        device = None
+        if replace and name:
+            device = session.scalar(
+                select(Device).where(
+                    Device.center_id == center_row.id,
+                    Device.name == name,
+                    Device.kind == kind,
+                )
+            )
+        if device is None:
+            device = Device(kind=kind, center_id=center_row.id, name=name, created_at=now)
+            session.add(device)
+        device.token_hash = hash_device_token(token)
+        device.active = True
+        session.flush()
+        append_event(
+            session,
+            center_row,
+            "admin.device",
+            actor=actor,
+            now=now,
+            data={"device": device.id, "kind": kind, "name": name},
+        )
+        return device, token
+
+
+def login(db: Database, tokens: StaffTokens, username: str, password: str) -> tuple[str, User]:
+    """Check a staff password and return a fresh token."""
+    with db.read() as session:
+        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        check_password(_dummy_hash(), password)
+        raise Unauthorized("wrong username or password", code="invalid_credentials")
+    if not check_password(user.password_hash, password):
+        raise Unauthorized("wrong username or password", code="invalid_credentials")
+    return tokens.issue(user.id, user.password_hash), user
+
+
+def principal_for(db: Database, tokens: StaffTokens, token: str, now: datetime) -> Principal:
+    """The principal a bearer token stands for, or Unauthorized."""
+    with db.read() as session:
+        if token.startswith(DEVICE_TOKEN_PREFIX):
+            device = session.scalar(
+                select(Device).where(
+                    Device.token_hash == hash_device_token(token),
+                    Device.active.is_(True),
+                )
+            )
+            if device is None:
+                raise Unauthorized("unknown device token", code="token_invalid")
+            return Principal("device", device.id, device.kind, device.center_id)
+        user_id, stamp = tokens.load(token)
+        user = session.get(User, user_id)
+        if user is None or not user.active or not tokens.matches(stamp, user.password_hash):
+            raise Unauthorized("the token is no longer valid", code="token_invalid")
+        return Principal("user", user.id, user.role, user.center_id)
+
+
+def load_demo(db: Database, *, actor: Principal, now: datetime) -> dict[str, object]:
+    """Load the demo catalog and (re)create demo users and devices with fresh secrets."""
+    apply_catalog(db, read_catalog(DEMO_CATALOG), actor=actor, now=now)
+    with db.read() as session:
+        center = session.scalar(select(Center).where(Center.code == DEMO_CENTER))
+        assert center is not None
+        numbers = list(
+            session.scalars(
+                select(Counter.number)
+                .where(Counter.center_id == center.id)
+                .order_by(Counter.number)
+            )
+        )
+    users: list[dict[str, object]] = []
+
+    def add(username: str, role: str, center_code: str | None, counter: int | None) -> None:
+        password = secrets.token_urlsafe(9)
+        user = create_user(
+            db,
+            username,
+            password,
+            role,
+            center=center_code,
+            counter=counter,
+            actor=actor,
+            now=now,
+            replace=True,
+        )
+        users.append(
+            {
+                "username": username,
+                "password": password,
+                "role": role,
+                "center": center_code,
+                "counter_id": user.counter_id,
+            }
+        )
+
+    add("admin", Role.ADMIN, None, None)
+    add("manager", Role.MANAGER, DEMO_CENTER, None)
+    for number in numbers:
+        add(f"clerk{number:02d}", Role.CLERK, DEMO_CENTER, number)
+    devices = []
+    for kind, name in (
+        (DeviceKind.KIOSK, "kiosk-1"),
+        (DeviceKind.DISPLAY, "display-1"),
+    ):
+        _, token = create_device(
+            db, kind, DEMO_CENTER, name=name, actor=actor, now=now, replace=True
+        )
+        devices.append({"kind": str(kind), "center": DEMO_CENTER, "name": name, "token": token})
+    return {"center": DEMO_CENTER, "users": users, "devices": devices}

@@ -1,0 +1,272 @@
+"""The public JSON API, /api/v1 (DESIGN.md section 4). Views translate and nothing more."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from server import accounts, operations, queries
+from server.app import runtime
+from server.auth import Principal
+from server.domain.errors import InvalidInput, Unauthorized
+from server.domain.tickets import Action
+from server.openapi import openapi_document
+from server.operations import Outcome
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+_MISSING = object()
+
+
+def _body() -> dict[str, Any]:
+    """The request's JSON object ({} when there is no body)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("the body is not valid JSON", code="bad_json") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", code="bad_json")
+    return body
+
+
+def _field(
+    body: dict[str, Any],
+    name: str,
+    kind: type,
+    *,
+    required: bool = True,
+    default: Any = None,
+) -> Any:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise InvalidInput(f"{name} is required", field=name, code="missing_field")
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InvalidInput(f"{name} must be a {kind.__name__}", field=name)
+    return value
+
+
+def _principal() -> Principal | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use 'Authorization: Bearer <token>'", code="token_invalid")
+    rt = runtime()
+    return accounts.principal_for(rt.db, rt.tokens, token.strip(), rt.now())
+
+
+def _actor() -> Principal:
+    principal = _principal()
+    if principal is None:
+        raise Unauthorized("a bearer token is required", code="token_required")
+    return principal
+
+
+def _answer(outcome: Outcome, status: int = 200) -> Response | tuple[str, int]:
+    """Publish the committed events, then answer."""
+    runtime().publisher.publish(outcome.events)
+    if outcome.body is None:
+        return "", 204
+    response = jsonify(outcome.body)
+    response.status_code = status
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI document describing every route."""
+    return jsonify(openapi_document())
+
+
+@bp.post("/auth/token")
+def auth_token():
+    """Exchange a staff username and password for a bearer token."""
+    body = _body()
+    username = _field(body, "username", str)
+    password = _field(body, "password", str)
+    rt = runtime()
+    token, user = accounts.login(rt.db, rt.tokens, username, password)
+    return jsonify(
+        {
+            "token": token,
+            "role": user.role,
+            "expires_in": rt.tokens.max_age_s,
+            "counter_id": user.counter_id,
+        }
+    )
+
+
+@bp.get("/centers")
+def centers():
+    """All centers."""
+    with runtime().db.read() as session:
+        return jsonify(queries.list_centers(session))
+
+
+@bp.get("/centers/<center>")
+def center(center: str):
+    """One center."""
+    with runtime().db.read() as session:
+        return jsonify(queries.center_view(operations.get_center(session, center)))
+
+
+@bp.get("/centers/<center>/services")
+def services(center: str):
+    """A center's services with how many wait and the estimated wait."""
+    with runtime().db.read() as session:
+        return jsonify(queries.list_services(session, center))
+
+
+@bp.get("/centers/<center>/counters")
+def counters(center: str):
+    """A center's counters, their state and current ticket."""
+    with runtime().db.read() as session:
+        return jsonify(queries.list_counters(session, center))
+
+
+@bp.get("/centers/<center>/snapshot")
+def snapshot(center: str):
+    """Everything a live page needs to redraw, with the event sequence number."""
+    with runtime().db.read() as session:
+        return jsonify(queries.snapshot(session, center))
+
+
+@bp.post("/centers/<center>/tickets")
+def issue(center: str):
+    """Issue a ticket (kiosk device, clerk, manager or admin)."""
+    actor = _actor()
+    body = _body()
+    service = _field(body, "service", str)
+    priority = _field(body, "priority", str, required=False, default="normal")
+    lang = _field(body, "lang", str, required=False, default="ar")
+    rt = runtime()
+    outcome = operations.issue(
+        rt.db,
+        center,
+        service,
+        actor=actor,
+        now=rt.now(),
+        head_starts_s=rt.settings.head_starts_s(),
+        priority=priority,
+        lang=lang,
+    )
+    return _answer(outcome, 201)
+
+
+@bp.get("/tickets/<public_id>")
+def ticket(public_id: str):
+    """A ticket's state, position and estimated wait, by its public id (the QR code)."""
+    with runtime().db.read() as session:
+        return jsonify(queries.ticket_by_public_id(session, public_id))
+
+
+@bp.post("/counters/<int:counter_id>/next")
+def call_next(counter_id: int):
+    """Call the next ticket for this counter (204 when nobody waits)."""
+    actor = _actor()
+    _body()
+    rt = runtime()
+    return _answer(operations.call_next(rt.db, counter_id, actor=actor, now=rt.now()))
+
+
+@bp.post("/counters/<int:counter_id>/call")
+def call_ticket(counter_id: int):
+    """Call a specific waiting ticket, with a reason; flagged when out of order."""
+    actor = _actor()
+    body = _body()
+    ticket_id = _field(body, "ticket", int)
+    reason = _field(body, "reason", str)
+    rt = runtime()
+    return _answer(
+        operations.call_ticket(
+            rt.db, counter_id, ticket_id, reason=reason, actor=actor, now=rt.now()
+        )
+    )
+
+
+def _counter_state(counter_id: int, state: str):
+    actor = _actor()
+    _body()
+    rt = runtime()
+    return _answer(
+        operations.set_counter_state(rt.db, counter_id, state, actor=actor, now=rt.now())
+    )
+
+
+@bp.post("/counters/<int:counter_id>/open")
+def open_counter(counter_id: int):
+    """Open a counter: it starts taking tickets."""
+    return _counter_state(counter_id, operations.CounterState.OPEN)
+
+
+@bp.post("/counters/<int:counter_id>/pause")
+def pause_counter(counter_id: int):
+    """Pause a counter (a break): it takes no tickets until opened again."""
+    return _counter_state(counter_id, operations.CounterState.PAUSED)
+
+
+@bp.post("/counters/<int:counter_id>/close")
+def close_counter(counter_id: int):
+    """Close a counter for the day."""
+    return _counter_state(counter_id, operations.CounterState.CLOSED)
+
+
+def _ticket_action(ticket_id: int, action: Action):
+    actor = _actor()
+    body = _body()
+    reason = _field(body, "reason", str, required=False)
+    rt = runtime()
+    return _answer(
+        operations.act(rt.db, ticket_id, action, actor=actor, now=rt.now(), reason=reason)
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/recall")
+def recall(ticket_id: int):
+    """Call a called ticket again (announced again)."""
+    return _ticket_action(ticket_id, Action.RECALL)
+
+
+@bp.post("/tickets/<int:ticket_id>/start")
+def start(ticket_id: int):
+    """The citizen arrived at the counter: service starts."""
+    return _ticket_action(ticket_id, Action.START)
+
+
+@bp.post("/tickets/<int:ticket_id>/done")
+def done(ticket_id: int):
+    """Service finished."""
+    return _ticket_action(ticket_id, Action.FINISH)
+
+
+@bp.post("/tickets/<int:ticket_id>/no-show")
+def no_show(ticket_id: int):
+    """The called citizen did not come."""
+    return _ticket_action(ticket_id, Action.NO_SHOW)
+
+
+@bp.post("/tickets/<int:ticket_id>/cancel")
+def cancel(ticket_id: int):
+    """Cancel a waiting or called ticket."""
+    return _ticket_action(ticket_id, Action.CANCEL)
+
+
+@bp.post("/tickets/<int:ticket_id>/transfer")
+def transfer(ticket_id: int):
+    """Send the ticket to another service, keeping its place in line."""
+    actor = _actor()
+    body = _body()
+    service = _field(body, "service", str)
+    reason = _field(body, "reason", str, required=False)
+    rt = runtime()
+    return _answer(
+        operations.transfer(rt.db, ticket_id, service, actor=actor, now=rt.now(), reason=reason)
+    )

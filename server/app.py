@@ -1,0 +1,65 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+
+from config import Settings, load_settings
+from config.settings import ensure_secret_key
+from server.auth import StaffTokens
+from server.db import Database
+from server.publish import Publisher
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """What the shells share: settings, the database, tokens, the publisher, the clock."""
+
+    settings: Settings
+    db: Database
+    tokens: StaffTokens
+    publisher: Publisher
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["taboor"]
+
+
+def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock = utc_now) -> Flask:
+    """Build the app; `test_config` overrides settings (same keys as defaults.toml)."""
+    settings = ensure_secret_key(load_settings(overrides=test_config))
+    app = Flask(__name__, instance_path=settings.instance_path)
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    app.json.ensure_ascii = False  # Arabic stays readable in JSON
+    app.json.sort_keys = False
+
+    db = Database.from_settings(settings)
+    app.extensions["taboor"] = Runtime(
+        settings=settings,
+        db=db,
+        tokens=StaffTokens(settings.secret_key, settings.token_max_age_s),
+        publisher=Publisher(),
+        clock=clock,
+    )
+
+    from server import api, errors
+
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    logging.getLogger("taboor").setLevel(logging.INFO)
+    return app

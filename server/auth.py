@@ -1,0 +1,107 @@
+"""Who is acting: staff users and devices, their tokens and what they may do."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.domain.errors import Forbidden, Unauthorized
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    CLERK = "clerk"
+
+
+class DeviceKind(StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    AGENT = "agent"
+
+
+STAFF = frozenset(Role)
+DEVICE_TOKEN_PREFIX = "dev_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated actor. `center_id` None means every center (an admin)."""
+
+    kind: str  # "user", "device" or "system"
+    id: int | None
+    role: str  # a Role for users, a DeviceKind for devices, "system" for the CLI
+    center_id: int | None
+
+    @property
+    def actor(self) -> str:
+        return "system" if self.kind == "system" else f"{self.kind}:{self.id}"
+
+    def in_center(self, center_id: int) -> bool:
+        return self.center_id is None or self.center_id == center_id
+
+
+SYSTEM = Principal("system", None, "system", None)
+
+
+def require_role(principal: Principal | None, *roles: str) -> Principal:
+    """The principal if it has one of `roles` (the system may do anything)."""
+    if principal is None:
+        raise Unauthorized("a bearer token is required", code="token_required")
+    if principal.kind != "system" and principal.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}", code="role_forbidden")
+    return principal
+
+
+def require_center(principal: Principal, center_id: int) -> None:
+    if principal.kind != "system" and not principal.in_center(center_id):
+        raise Forbidden("you may not act in this center", code="center_forbidden")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    return check_password_hash(password_hash, password)
+
+
+def new_device_token() -> str:
+    return DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_device_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StaffTokens:
+    """Signed, expiring staff tokens. A password change invalidates older tokens."""
+
+    def __init__(self, secret_key: str, max_age_s: int) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="taboor.staff-token")
+        self.max_age_s = max_age_s
+
+    @staticmethod
+    def _stamp(password_hash: str) -> str:
+        return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+    def issue(self, user_id: int, password_hash: str) -> str:
+        return self._serializer.dumps({"u": user_id, "p": self._stamp(password_hash)})
+
+    def load(self, token: str) -> tuple[int, str]:
+        """The user id and password stamp in `token`, or Unauthorized."""
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age_s)
+        except SignatureExpired:
+            raise Unauthorized("the token has expired", code="token_expired") from None
+        except BadSignature:
+            raise Unauthorized("the token is not valid", code="token_invalid") from None
+        return int(data["u"]), str(data["p"])
+
+    def matches(self, stamp: str, password_hash: str) -> bool:
+        return secrets.compare_digest(stamp, self._stamp(password_hash))

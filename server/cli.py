@@ -1,0 +1,187 @@
+"""The `taboor` command line (a Flask CLI group)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
+
+from server import accounts, audit, migrate
+from server.app import create_app, runtime
+from server.auth import SYSTEM, DeviceKind, Role
+from server.domain.errors import TaboorError
+from server.models import Center
+
+
+def _fail(exc: TaboorError) -> None:
+    raise click.ClickException(f"{exc.message} ({exc.code})")
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=create_app,
+    add_default_commands=False,
+    add_version_option=False,
+)
+def main() -> None:
+    """Taboor: queue and kiosk system for citizen service centers."""
+
+
+@main.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema."""
+    rt = runtime()
+    migrate.upgrade(rt.db.engine)
+    click.echo(f"database ready: {rt.db.engine.url.render_as_string(hide_password=True)}")
+
+
+def _save_demo(app: Flask, demo: dict) -> Path:
+    path = Path(app.instance_path) / "demo-credentials.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(demo, fh, ensure_ascii=False, indent=2)
+    return path
+
+
+def _print_demo(demo: dict) -> None:
+    click.echo(f"Demo center: {demo['center']}")
+    for user in demo["users"]:
+        where = f" counter_id={user['counter_id']}" if user["counter_id"] else ""
+        click.echo(f"  {user['role']:8} {user['username']:10} {user['password']}{where}")
+    for device in demo["devices"]:
+        click.echo(f"  {device['kind']:8} {device['name']:10} {device['token']}")
+
+
+@main.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def demo_command(as_json: bool) -> None:
+    """Load the demo catalog and create demo users and devices (fresh secrets each time)."""
+    from flask import current_app
+
+    rt = runtime()
+    migrate.upgrade(rt.db.engine)
+    demo = accounts.load_demo(rt.db, actor=SYSTEM, now=rt.now())
+    path = _save_demo(current_app, demo)
+    if as_json:
+        click.echo(json.dumps(demo, ensure_ascii=False))
+    else:
+        _print_demo(demo)
+        click.echo(f"(saved to {path})")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Staff users."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--center", help="Center code (not needed for an admin).")
+@click.option("--counter", type=int, help="The clerk's counter number.")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def user_add(
+    username: str, role: str, center: str | None, counter: int | None, password: str
+) -> None:
+    """Add a staff user."""
+    rt = runtime()
+    try:
+        user = accounts.create_user(
+            rt.db,
+            username,
+            password,
+            role,
+            center=center,
+            counter=counter,
+            actor=SYSTEM,
+            now=rt.now(),
+        )
+    except TaboorError as exc:
+        _fail(exc)
+    click.echo(f"user {user.username} ({user.role}) added")
+
+
+@main.group("device")
+def device_group() -> None:
+    """Kiosks, displays and print agents."""
+
+
+@device_group.command("add")
+@click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
+@click.option("--center", required=True, help="Center code.")
+@click.option("--name", default="", help="A name to recognise it by.")
+@with_appcontext
+def device_add(kind: str, center: str, name: str) -> None:
+    """Register a device and print its token (shown only now)."""
+    rt = runtime()
+    try:
+        device, token = accounts.create_device(
+            rt.db, kind, center, name=name, actor=SYSTEM, now=rt.now()
+        )
+    except TaboorError as exc:
+        _fail(exc)
+    click.echo(f"device {device.id} ({kind}) token: {token}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The tamper-evident event log."""
+
+
+@audit_group.command("verify")
+@click.option("--center", "centers", multiple=True, help="Only these centers.")
+@with_appcontext
+def audit_verify(centers: tuple[str, ...]) -> None:
+    """Check every center's hash chain; exit 1 naming the first bad event."""
+    with runtime().db.read() as session:
+        results = audit.verify_all(session, list(centers))
+    if not results:
+        raise click.ClickException("no such center")
+    broken = False
+    for code, problem in results.items():
+        if problem is None:
+            click.echo(f"{code}: intact")
+        else:
+            broken = True
+            click.echo(f"{code}: BROKEN at event {problem.seq}: {problem.reason}", err=True)
+    if broken:
+        raise SystemExit(1)
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Load the demo center first if there is none.")
+@with_appcontext
+def run_command(host: str, port: int, demo: bool) -> None:
+    """Upgrade the database and serve Taboor."""
+    from flask import current_app
+    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    rt = runtime()
+    migrate.upgrade(rt.db.engine)
+    if demo:
+        with rt.db.read() as session:
+            empty = not session.scalar(select(func.count()).select_from(Center))
+        if empty:
+            credentials = accounts.load_demo(rt.db, actor=SYSTEM, now=rt.now())
+            path = _save_demo(app, credentials)
+            _print_demo(credentials)
+            click.echo(f"(saved to {path})")
+        else:
+            click.echo(
+                f"demo already loaded; credentials in {Path(app.instance_path)}"
+                "/demo-credentials.json"
+            )
+    click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
+    WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive for kiosks and displays
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

@@ -1,0 +1,1 @@
+"""The pure queue domain: no Flask, no SQLAlchemy, time passed in."""

@@ -1,0 +1,58 @@
+"""One place that turns every failure into `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from server.domain.errors import TaboorError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(status: int, code: str, message: str, **details: object):
+    response = jsonify({"error": {"code": code, "message": message, **details}})
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(TaboorError)
+    def taboor_error(exc: TaboorError):
+        return error_response(exc.status, **exc.to_dict())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        response = error_response(
+            status, HTTP_CODES.get(status, "http_error"), exc.description or exc.name
+        )
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        # The database stayed locked past the busy timeout, or the server went away:
+        # nothing was committed, so the client may safely try again.
+        log.warning("database unavailable: %s", exc.orig)
+        response = error_response(
+            503,
+            "database_unavailable",
+            "the database is busy or unreachable; try again",
+        )
+        response.headers["Retry-After"] = "1"
+        return response

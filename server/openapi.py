@@ -1,0 +1,417 @@
+"""The OpenAPI 3.1 document for /api/v1 (a test checks it covers every route)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    texts = {
+        400: "Malformed JSON or a missing or wrong-typed field (`field` names it)",
+        401: "Missing, invalid or expired token",
+        403: "Wrong role, or another center",
+        404: "Unknown center, service, counter or ticket",
+        409: "Not allowed in the current state (`state` gives it)",
+        503: "Database busy past its timeout; nothing was committed, retry",
+    }
+    return {str(s): _json(_ref("Error"), texts[s]) for s in statuses}
+
+
+def _string(**extra: Any) -> dict[str, Any]:
+    return {"type": "string", **extra}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+_INT = {"type": "integer"}
+_TIME = _nullable(_string(format="date-time"))
+_CENTER = {
+    "name": "center",
+    "in": "path",
+    "required": True,
+    "schema": _string(),
+    "description": "Center code, e.g. DAM-MIDAN",
+}
+_COUNTER = {"name": "counter_id", "in": "path", "required": True, "schema": _INT}
+_TICKET = {"name": "ticket_id", "in": "path", "required": True, "schema": _INT}
+_BEARER = [{"bearer": []}]
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": _string(),
+                    "message": _string(),
+                    "field": _string(),
+                    "state": _string(),
+                },
+            }
+        },
+    },
+    "Center": {
+        "type": "object",
+        "required": ["code", "name_ar", "name_en", "timezone"],
+        "properties": {
+            "code": _string(),
+            "name_ar": _string(),
+            "name_en": _string(),
+            "governorate_ar": _string(),
+            "governorate_en": _string(),
+            "timezone": _string(),
+            "hours": {"type": "object"},
+            "options": {"type": "object"},
+        },
+    },
+    "Service": {
+        "type": "object",
+        "required": [
+            "code",
+            "prefix",
+            "name_ar",
+            "name_en",
+            "category",
+            "waiting",
+            "estimated_wait_s",
+        ],
+        "properties": {
+            "code": _string(),
+            "prefix": _string(pattern="^[A-Z]{1,3}$"),
+            "name_ar": _string(),
+            "name_en": _string(),
+            "category": _string(),
+            "category_ar": _string(),
+            "category_en": _string(),
+            "sla_minutes": _INT,
+            "online": {"type": "boolean"},
+            "documents_ar": {"type": "array", "items": _string()},
+            "documents_en": {"type": "array", "items": _string()},
+            "waiting": _INT,
+            "open_counters": _INT,
+            "estimated_wait_s": _INT,
+        },
+    },
+    "Ticket": {
+        "type": "object",
+        "required": [
+            "id",
+            "public_id",
+            "label",
+            "number",
+            "service",
+            "center",
+            "state",
+            "priority",
+            "position",
+            "estimated_wait_s",
+            "counter",
+            "issued_at",
+            "called_at",
+            "started_at",
+            "finished_at",
+        ],
+        "properties": {
+            "id": _INT,
+            "public_id": _string(),
+            "label": _string(),
+            "number": _INT,
+            "service": _string(),
+            "center": _string(),
+            "state": _string(enum=["waiting", "called", "serving", "done", "no_show", "cancelled"]),
+            "priority": _string(enum=["normal", "elderly", "disabled", "appointment"]),
+            "position": _nullable(_INT),
+            "ahead": _nullable(_INT),
+            "estimated_wait_s": _nullable(_INT),
+            "counter": _nullable(_INT),
+            "counter_id": _nullable(_INT),
+            "issued_at": _string(format="date-time"),
+            "called_at": _TIME,
+            "started_at": _TIME,
+            "finished_at": _TIME,
+            "recall_count": _INT,
+            "out_of_order": {"type": "boolean"},
+            "business_day": _string(format="date"),
+        },
+    },
+    "Counter": {
+        "type": "object",
+        "required": ["id", "number", "state", "services"],
+        "properties": {
+            "id": _INT,
+            "number": _INT,
+            "state": _string(enum=["open", "paused", "closed"]),
+            "services": {"type": "array", "items": _string()},
+            "ticket": _nullable(_string()),
+            "ticket_id": _nullable(_INT),
+        },
+    },
+    "Snapshot": {
+        "type": "object",
+        "required": ["seq", "now_serving", "waiting", "counters"],
+        "properties": {
+            "center": _string(),
+            "seq": _INT,
+            "now_serving": {"type": "array", "items": {"type": "object"}},
+            "waiting": {"type": "object", "additionalProperties": _INT},
+            "counters": {"type": "array", "items": _ref("Counter")},
+        },
+    },
+}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "required": bool(required),
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": properties,
+                    "required": required,
+                }
+            }
+        },
+    }
+
+
+def _op(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    params: list | None = None,
+    body: dict | None = None,
+    auth: bool = False,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    if auth:
+        op["security"] = _BEARER
+    return op
+
+
+def _ticket_action(summary: str, states: str) -> dict[str, Any]:
+    return {
+        "post": _op(
+            f"{summary} (allowed from: {states})",
+            {
+                "200": _json(_ref("Ticket"), "The ticket after the action"),
+                **_errors(400, 401, 403, 404, 409, 503),
+            },
+            params=[_TICKET],
+            auth=True,
+            body={
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"reason": _string()},
+                        }
+                    }
+                },
+            },
+        )
+    }
+
+
+def _counter_state(summary: str) -> dict[str, Any]:
+    return {
+        "post": _op(
+            summary,
+            {
+                "200": _json(_ref("Counter"), "The counter"),
+                **_errors(400, 401, 403, 404, 409, 503),
+            },
+            params=[_COUNTER],
+            auth=True,
+        )
+    }
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The whole document (built once)."""
+    paths: dict[str, Any] = {
+        "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OK"}})},
+        "/api/v1/auth/token": {
+            "post": _op(
+                "Exchange a staff username and password for a bearer token",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["token", "role"],
+                            "properties": {
+                                "token": _string(),
+                                "role": _string(),
+                                "expires_in": _INT,
+                                "counter_id": _nullable(_INT),
+                            },
+                        },
+                        "A token",
+                    ),
+                    **_errors(400, 401),
+                },
+                body=_body(
+                    {"username": _string(), "password": _string()},
+                    ["username", "password"],
+                ),
+            )
+        },
+        "/api/v1/centers": {
+            "get": _op(
+                "All centers",
+                {"200": _json({"type": "array", "items": _ref("Center")}, "Centers")},
+            )
+        },
+        "/api/v1/centers/{center}": {
+            "get": _op(
+                "One center",
+                {"200": _json(_ref("Center"), "The center"), **_errors(404)},
+                params=[_CENTER],
+            )
+        },
+        "/api/v1/centers/{center}/services": {
+            "get": _op(
+                "Services with how many wait and the estimated wait",
+                {
+                    "200": _json({"type": "array", "items": _ref("Service")}, "Services"),
+                    **_errors(404),
+                },
+                params=[_CENTER],
+            )
+        },
+        "/api/v1/centers/{center}/counters": {
+            "get": _op(
+                "Counters with their state and current ticket",
+                {
+                    "200": _json({"type": "array", "items": _ref("Counter")}, "Counters"),
+                    **_errors(404),
+                },
+                params=[_CENTER],
+            )
+        },
+        "/api/v1/centers/{center}/snapshot": {
+            "get": _op(
+                "Everything a live page needs to redraw, as of event `seq`",
+                {"200": _json(_ref("Snapshot"), "The snapshot"), **_errors(404)},
+                params=[_CENTER],
+            )
+        },
+        "/api/v1/centers/{center}/tickets": {
+            "post": _op(
+                "Issue a ticket (kiosk device of the center, clerk, manager, admin)",
+                {
+                    "201": _json(_ref("Ticket"), "The new ticket"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+                params=[_CENTER],
+                auth=True,
+                body=_body(
+                    {
+                        "service": _string(),
+                        "priority": _string(enum=["normal", "elderly", "disabled", "appointment"]),
+                        "lang": _string(enum=["ar", "en"]),
+                    },
+                    ["service"],
+                ),
+            )
+        },
+        "/api/v1/tickets/{public_id}": {
+            "get": _op(
+                "A ticket by its public id (the QR code): state, position, estimated wait",
+                {"200": _json(_ref("Ticket"), "The ticket"), **_errors(404)},
+                params=[
+                    {
+                        "name": "public_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": _string(),
+                    }
+                ],
+            )
+        },
+        "/api/v1/counters/{counter_id}/next": {
+            "post": _op(
+                "Call the next ticket by the calling rule",
+                {
+                    "200": _json(_ref("Ticket"), "The called ticket"),
+                    "204": {"description": "Nobody waits for this counter's services"},
+                    **_errors(400, 401, 403, 404, 409, 503),
+                },
+                params=[_COUNTER],
+                auth=True,
+            )
+        },
+        "/api/v1/counters/{counter_id}/call": {
+            "post": _op(
+                "Call a specific waiting ticket (reason required; flagged when out of order)",
+                {
+                    "200": _json(_ref("Ticket"), "The called ticket"),
+                    **_errors(400, 401, 403, 404, 409, 503),
+                },
+                params=[_COUNTER],
+                auth=True,
+                body=_body(
+                    {"ticket": _INT, "reason": _string(minLength=1)},
+                    ["ticket", "reason"],
+                ),
+            )
+        },
+        "/api/v1/counters/{counter_id}/open": _counter_state("Open a counter"),
+        "/api/v1/counters/{counter_id}/pause": _counter_state("Pause a counter"),
+        "/api/v1/counters/{counter_id}/close": _counter_state("Close a counter"),
+        "/api/v1/tickets/{ticket_id}/recall": _ticket_action("Call again", "called"),
+        "/api/v1/tickets/{ticket_id}/start": _ticket_action("Start serving", "called"),
+        "/api/v1/tickets/{ticket_id}/done": _ticket_action("Finish serving", "serving"),
+        "/api/v1/tickets/{ticket_id}/no-show": _ticket_action("Mark no-show", "called"),
+        "/api/v1/tickets/{ticket_id}/cancel": _ticket_action("Cancel", "waiting, called"),
+        "/api/v1/tickets/{ticket_id}/transfer": {
+            "post": _op(
+                "Send to another service keeping the place in line (from: called, serving)",
+                {
+                    "200": _json(_ref("Ticket"), "The ticket, waiting in the new service"),
+                    **_errors(400, 401, 403, 404, 409, 503),
+                },
+                params=[_TICKET],
+                auth=True,
+                body=_body({"service": _string(), "reason": _string()}, ["service"]),
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Taboor",
+            "version": VERSION,
+            "description": "Queue and kiosk system for citizen service centers.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
