@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from server.domain.errors import TaboorError
@@ -45,10 +46,11 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(OperationalError)
-    def database_busy(exc: OperationalError):
+    @app.errorhandler(PoolTimeout)
+    def database_busy(exc: Exception):
         # The database stayed locked past the busy timeout, or the server went away:
         # nothing was committed, so the client may safely try again.
-        log.warning("database unavailable: %s", exc.orig)
+        log.warning("database unavailable: %s", exc)
         response = error_response(
             503,
             "database_unavailable",

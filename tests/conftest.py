@@ -114,3 +114,32 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client, user: dict) -> dict[str, str]:
+    """Authorization headers for a demo staff user."""
+    response = client.post(
+        "/api/v1/auth/token", json={"username": user["username"], "password": user["password"]}
+    )
+    assert response.status_code == 200, response.json
+    return bearer(response.json["token"])
+
+
+@pytest.fixture
+def kiosk(demo: Demo) -> dict[str, str]:
+    return bearer(demo.device("kiosk")["token"])
+
+
+@pytest.fixture
+def clerk(client, demo: Demo) -> dict[str, str]:
+    """Clerk of counter 1 (serves the civil-registry extracts)."""
+    return login(client, demo.clerks[0])
+
+
+@pytest.fixture
+def manager(client, demo: Demo) -> dict[str, str]:
+    return login(client, demo.user("manager"))
