@@ -12,6 +12,7 @@ from server.auth import (
     DEVICE_TOKEN_PREFIX,
     DeviceKind,
     Principal,
+    PrincipalCache,
     Role,
     StaffTokens,
     check_password,
@@ -24,7 +25,7 @@ from server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
 from server.db import Database
 from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.models import Center, Counter, Device, User
-from server.operations import append_event, get_center
+from server.operations import append_event_orm, get_center
 
 DEMO_CENTER = "DAM-MIDAN"
 
@@ -83,7 +84,7 @@ def create_user(
         user.active = True
         session.flush()
         if center_row is not None:
-            append_event(
+            append_event_orm(
                 session,
                 center_row,
                 "admin.user",
@@ -126,7 +127,7 @@ def create_device(
         device.token_hash = hash_device_token(token)
         device.active = True
         session.flush()
-        append_event(
+        append_event_orm(
             session,
             center_row,
             "admin.device",
@@ -149,24 +150,37 @@ def login(db: Database, tokens: StaffTokens, username: str, password: str) -> tu
     return tokens.issue(user.id, user.password_hash), user
 
 
-def principal_for(db: Database, tokens: StaffTokens, token: str, now: datetime) -> Principal:
-    """The principal a bearer token stands for, or Unauthorized."""
-    with db.read() as session:
-        if token.startswith(DEVICE_TOKEN_PREFIX):
-            device = session.scalar(
-                select(Device).where(
-                    Device.token_hash == hash_device_token(token),
-                    Device.active.is_(True),
-                )
-            )
-            if device is None:
-                raise Unauthorized("unknown device token", code="token_invalid")
-            return Principal("device", device.id, device.kind, device.center_id)
-        user_id, stamp = tokens.load(token)
-        user = session.get(User, user_id)
-        if user is None or not user.active or not tokens.matches(stamp, user.password_hash):
-            raise Unauthorized("the token is no longer valid", code="token_invalid")
-        return Principal("user", user.id, user.role, user.center_id)
+_DEVICE_BY_TOKEN = "SELECT id, kind, center_id FROM devices WHERE token_hash = :h AND active = :yes"
+_USER_BY_ID = (
+    "SELECT id, role, center_id, password_hash FROM users WHERE id = :id AND active = :yes"
+)
+
+
+def principal_for(
+    db: Database, tokens: StaffTokens, token: str, cache: PrincipalCache | None = None
+) -> Principal:
+    """The principal a bearer token stands for, or Unauthorized (runs on every request)."""
+    if cache is not None and (known := cache.get(token)) is not None:
+        return known
+    principal = _lookup_principal(db, tokens, token)
+    if cache is not None:
+        cache.put(token, principal)
+    return principal
+
+
+def _lookup_principal(db: Database, tokens: StaffTokens, token: str) -> Principal:
+    if token.startswith(DEVICE_TOKEN_PREFIX):
+        with db.reading() as tx:
+            device = tx.one(_DEVICE_BY_TOKEN, {"h": hash_device_token(token), "yes": True})
+        if device is None:
+            raise Unauthorized("unknown device token", code="token_invalid")
+        return Principal("device", device[0], device[1], device[2])
+    user_id, stamp = tokens.load(token)
+    with db.reading() as tx:
+        user = tx.one(_USER_BY_ID, {"id": user_id, "yes": True})
+    if user is None or not tokens.matches(stamp, user[3]):
+        raise Unauthorized("the token is no longer valid", code="token_invalid")
+    return Principal("user", user[0], user[1], user[2])
 
 
 def load_demo(db: Database, *, actor: Principal, now: datetime) -> dict[str, object]:

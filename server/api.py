@@ -60,7 +60,7 @@ def _principal() -> Principal | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'", code="token_invalid")
     rt = runtime()
-    return accounts.principal_for(rt.db, rt.tokens, token.strip(), rt.now())
+    return accounts.principal_for(rt.db, rt.tokens, token.strip(), rt.principals)
 
 
 def _actor() -> Principal:
@@ -107,36 +107,36 @@ def auth_token():
 @bp.get("/centers")
 def centers():
     """All centers."""
-    with runtime().db.read() as session:
-        return jsonify(queries.list_centers(session))
+    with runtime().db.reading() as tx:
+        return jsonify(queries.list_centers(tx))
 
 
 @bp.get("/centers/<center>")
 def center(center: str):
     """One center."""
-    with runtime().db.read() as session:
-        return jsonify(queries.center_view(operations.get_center(session, center)))
+    with runtime().db.reading() as tx:
+        return jsonify(queries.center_view(queries.find_center(tx, center)))
 
 
 @bp.get("/centers/<center>/services")
 def services(center: str):
     """A center's services with how many wait and the estimated wait."""
-    with runtime().db.read() as session:
-        return jsonify(queries.list_services(session, center))
+    with runtime().db.reading() as tx:
+        return jsonify(queries.list_services(tx, center))
 
 
 @bp.get("/centers/<center>/counters")
 def counters(center: str):
     """A center's counters, their state and current ticket."""
-    with runtime().db.read() as session:
-        return jsonify(queries.list_counters(session, center))
+    with runtime().db.reading() as tx:
+        return jsonify(queries.list_counters(tx, center))
 
 
 @bp.get("/centers/<center>/snapshot")
 def snapshot(center: str):
     """Everything a live page needs to redraw, with the event sequence number."""
-    with runtime().db.read() as session:
-        return jsonify(queries.snapshot(session, center))
+    with runtime().db.reading() as tx:
+        return jsonify(queries.snapshot(tx, center))
 
 
 @bp.post("/centers/<center>/tickets")
@@ -164,8 +164,8 @@ def issue(center: str):
 @bp.get("/tickets/<public_id>")
 def ticket(public_id: str):
     """A ticket's state, position and estimated wait, by its public id (the QR code)."""
-    with runtime().db.read() as session:
-        return jsonify(queries.ticket_by_public_id(session, public_id))
+    with runtime().db.reading() as tx:
+        return jsonify(queries.ticket_by_public_id(tx, public_id))
 
 
 @bp.post("/counters/<int:counter_id>/next")

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 
 from config import Settings, load_settings
 from config.settings import ensure_secret_key
-from server.auth import StaffTokens
+from server.auth import PrincipalCache, StaffTokens
 from server.db import Database
 from server.publish import Publisher
 
@@ -31,6 +31,7 @@ class Runtime:
     tokens: StaffTokens
     publisher: Publisher
     clock: Clock
+    principals: PrincipalCache
 
     def now(self) -> datetime:
         return self.clock()
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
         tokens=StaffTokens(settings.secret_key, settings.token_max_age_s),
         publisher=Publisher(),
         clock=clock,
+        principals=PrincipalCache(),
     )
 
     from server import api, errors

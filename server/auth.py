@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,3 +106,31 @@ class StaffTokens:
 
     def matches(self, stamp: str, password_hash: str) -> bool:
         return secrets.compare_digest(stamp, self._stamp(password_hash))
+
+
+class PrincipalCache:
+    """Bearer tokens seen in the last few seconds and whom they stand for.
+
+    Every request authenticates; a kiosk sends the same token all day. Remembering
+    the answer for `ttl_s` seconds saves a database round trip per request, at the
+    price that a revoked token keeps working for at most that long.
+    """
+
+    def __init__(self, ttl_s: float = 10.0, size: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[token] = (time.monotonic() + self.ttl_s, principal)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -17,7 +17,7 @@ from server.auth import Principal
 from server.db import Database
 from server.domain.numbering import valid_prefix
 from server.models import Category, Center, Counter, CounterService, Service
-from server.operations import append_event
+from server.operations import append_event_orm
 
 DEMO_CATALOG = Path(config.__file__).resolve().parent / "demo" / "catalog.toml"
 SERVICE_FIELDS = (
@@ -174,7 +174,7 @@ def apply_catalog(
                         CounterService(service_id=sid, position=i) for i, sid in enumerate(wanted)
                     )
             session.flush()
-            append_event(
+            append_event_orm(
                 session,
                 center,
                 "admin.catalog",

@@ -159,12 +159,14 @@ def audit_verify(centers: tuple[str, ...]) -> None:
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=64, show_default=True, type=int, help="Request threads.")
 @click.option("--demo", is_flag=True, help="Load the demo center first if there is none.")
 @with_appcontext
-def run_command(host: str, port: int, demo: bool) -> None:
+def run_command(host: str, port: int, threads: int, demo: bool) -> None:
     """Upgrade the database and serve Taboor."""
     from flask import current_app
-    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    from server.serve import serve
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     rt = runtime()
@@ -183,5 +185,4 @@ def run_command(host: str, port: int, demo: bool) -> None:
                 "/demo-credentials.json"
             )
     click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
-    WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive for kiosks and displays
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    serve(app, host, port, threads)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -18,13 +18,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
+from server.store import Tx
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
+    # SQLite connections are cheap to keep: a roomy pool means request threads never
+    # open and close connections under load (SQLite itself serialises the writers).
+    engine = create_engine(
+        url,
+        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        pool_size=32,
+        max_overflow=64,
+        pool_use_lifo=True,  # reuse the warmest connection (its page cache is hot)
+    )
     synchronous = settings.sqlite_synchronous.upper()
 
     @event.listens_for(engine, "connect")
@@ -62,9 +71,8 @@ class Database:
         self.dialect = engine.dialect.name
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._write = sessionmaker(engine, expire_on_commit=False)
-        self._read = sessionmaker(
-            engine.execution_options(taboor_read=True), expire_on_commit=False
-        )
+        self._read_engine = engine.execution_options(taboor_read=True)
+        self._read = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -88,6 +96,36 @@ class Database:
         """A session for reading; closing it ends the transaction without a commit."""
         with self._read() as session:
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One write transaction on a bare DB-API connection (the hot path)."""
+        with self._write_lock or nullcontext():
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                if self.dialect == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield Tx(cursor, postgres=self.dialect == "postgresql")
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                raw.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """One consistent read on a bare DB-API connection; nothing is committed."""
+        raw = self._read_engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if self.dialect == "sqlite":
+                cursor.execute("BEGIN")
+            yield Tx(cursor, postgres=self.dialect == "postgresql")
+        finally:
+            raw.rollback()
+            raw.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

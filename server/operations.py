@@ -1,17 +1,22 @@
 """Use cases. Each one is a single transaction that also appends its events to the
 center's hash chain; it returns what the shell should answer and publish (after the
-commit, never before)."""
+commit, never before).
+
+The ticket use cases are the hot path, so they speak plain SQL through
+`server.store.Tx` (see there why); everything else uses the ORM.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.auth import Principal, Role, require_center, require_role
@@ -22,15 +27,8 @@ from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.estimates import estimate_wait_s
 from server.domain.numbering import business_day, label
 from server.domain.tickets import Action, Channel, Priority, TicketState, transition
-from server.models import (
-    Center,
-    Counter,
-    CounterService,
-    DailyNumber,
-    Event,
-    Service,
-    Ticket,
-)
+from server.models import Center
+from server.store import Tx
 
 STAFF_AT_COUNTER = (Role.CLERK, Role.MANAGER, Role.ADMIN)
 ISSUERS = ("kiosk", Role.CLERK, Role.MANAGER, Role.ADMIN)
@@ -58,131 +56,213 @@ class Outcome:
     events: list[Published] = field(default_factory=list)
 
 
-# --- lookups -------------------------------------------------------------------------
+# --- SQL -----------------------------------------------------------------------------
+
+_CENTER_AND_SERVICE = """
+SELECT c.id, c.code, c.timezone, c.options, s.id, s.prefix, s.avg_service_s
+FROM centers c
+LEFT JOIN services s ON s.center_id = c.id AND s.code = :service AND s.active = :yes
+WHERE c.code = :center"""
+_CENTER_BY_ID = "SELECT id, code FROM centers WHERE id = :id"
+_NEXT_NUMBER = """
+INSERT INTO daily_numbers (service_id, day, last_number) VALUES (:service_id, :day, 1)
+ON CONFLICT (service_id, day) DO UPDATE SET last_number = daily_numbers.last_number + 1
+RETURNING last_number"""
+_INSERT_TICKET = """
+INSERT INTO tickets (public_id, center_id, service_id, issued_service_id, day, number, label,
+    priority, channel, lang, state, device_id, issued_at, effective_at, recall_count,
+    out_of_order)
+VALUES (:public_id, :center_id, :service_id, :service_id, :day, :number, :label,
+    :priority, :channel, :lang, 'waiting', :device_id, :issued_at, :effective_at, 0, :no)
+RETURNING id"""
+_TICKET_COLUMNS = (
+    "id", "public_id", "center_id", "service_id", "day", "number", "label", "priority",
+    "state", "counter_id", "issued_at", "effective_at", "called_at", "started_at",
+    "finished_at", "recall_count", "out_of_order",
+)  # fmt: skip
+_TICKET = f"""
+SELECT {", ".join("t." + c for c in _TICKET_COLUMNS)},
+    s.code, s.avg_service_s, c.code, k.number
+FROM tickets t
+JOIN services s ON s.id = t.service_id
+JOIN centers c ON c.id = t.center_id
+LEFT JOIN counters k ON k.id = t.counter_id
+WHERE t.id = :id"""
+_LOCK_TICKET = "SELECT id FROM tickets WHERE id = :id FOR UPDATE"
+# People ahead in the ticket's service by the calling rule, and the open counters
+# that serve the service: one round trip.
+_QUEUE = """
+SELECT
+  (SELECT count(*) FROM tickets
+   WHERE center_id = :center_id AND state = 'waiting' AND service_id = :service_id
+     AND (effective_at, id) < (:effective_at, :id)),
+  (SELECT count(*) FROM counter_services cs JOIN counters k ON k.id = cs.counter_id
+   WHERE cs.service_id = :service_id AND k.state = 'open')"""
+_COUNTER = "SELECT id, center_id, number, state FROM counters WHERE id = :id"
+_LOCK_COUNTER = "SELECT id FROM counters WHERE id = :id FOR UPDATE"
+_COUNTER_SERVICE_IDS = (
+    "SELECT service_id FROM counter_services WHERE counter_id = :id ORDER BY position"
+)
+_COUNTER_SERVICE_CODES = """
+SELECT s.code FROM counter_services cs JOIN services s ON s.id = cs.service_id
+WHERE cs.counter_id = :id ORDER BY cs.position"""
+_COUNTER_CURRENT = """
+SELECT id, label FROM tickets
+WHERE counter_id = :id AND state IN ('called', 'serving') LIMIT 1"""
+# The calling rule in SQL: among the waiting tickets of the counter's services, the
+# earliest effective time, then the lower id.
+_NEXT_WAITING = """
+SELECT id FROM tickets
+WHERE center_id = :center_id AND state = 'waiting'
+  AND service_id IN (SELECT service_id FROM counter_services WHERE counter_id = :counter_id)
+ORDER BY effective_at, id LIMIT 1"""
+_CLAIM_SQLITE = f"""
+UPDATE tickets SET state = 'called', counter_id = :counter_id, clerk_id = :clerk_id,
+    called_at = :now
+WHERE id = ({_NEXT_WAITING}) AND state = 'waiting'
+RETURNING id"""
+_BUMP_SEQ = "UPDATE centers SET event_seq = event_seq + 1 WHERE id = :id RETURNING event_seq"
+_PREV_HASH = "SELECT hash FROM events WHERE center_id = :center_id AND seq = :seq"
+_INSERT_EVENT = """
+INSERT INTO events (center_id, seq, at, type, ticket_id, actor, counter_id, reason, data,
+    prev_hash, hash)
+VALUES (:center_id, :seq, :at, :type, :ticket_id, :actor, :counter_id, :reason, :data,
+    :prev_hash, :hash)"""
+_UPDATABLE = frozenset({
+    "state", "counter_id", "clerk_id", "called_at", "started_at", "finished_at",
+    "recall_count", "out_of_order", "call_reason", "service_id", "transferred_from_id",
+})  # fmt: skip
+
+
+@functools.cache
+def _update_sql(columns: tuple[str, ...]) -> str:
+    assert _UPDATABLE.issuperset(columns), columns
+    return f"UPDATE tickets SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :id"
+
+
+def _update_ticket(tx: Tx, ticket_id: int, changes: Mapping[str, object]) -> None:
+    values = {k: tx.time(v) if isinstance(v, datetime) else v for k, v in changes.items()}
+    tx.run(_update_sql(tuple(sorted(values))), {**values, "id": ticket_id})
+
+
+# --- rows ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """A ticket with the codes and numbers its public view needs."""
+
+    id: int
+    public_id: str
+    center_id: int
+    service_id: int
+    day: Any
+    number: int
+    label: str
+    priority: str
+    state: str
+    counter_id: int | None
+    issued_at: datetime
+    effective_at: datetime
+    called_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    recall_count: int
+    out_of_order: bool
+    service_code: str
+    avg_service_s: int
+    center_code: str
+    counter_number: int | None
+
+
+def find_ticket(tx: Tx, ticket_id: int, *, lock: bool = False) -> TicketRow:
+    """The ticket with its service, center and counter; row-locked on PostgreSQL."""
+    if lock and tx.postgres:
+        tx.run(_LOCK_TICKET, {"id": ticket_id})
+    row = tx.one(_TICKET, {"id": ticket_id})
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
+    values = list(row)
+    values[4] = tx.read_day(values[4])
+    for i in range(10, 15):
+        values[i] = tx.read_time(values[i])
+    values[16] = bool(values[16])
+    return TicketRow(*values)
+
+
+def find_counter(tx: Tx, counter_id: int, *, lock: bool = False) -> tuple:
+    if lock and tx.postgres:
+        tx.run(_LOCK_COUNTER, {"id": counter_id})
+    counter = tx.one(_COUNTER, {"id": counter_id})
+    if counter is None:
+        raise NotFound(f"no counter {counter_id}", code="counter_not_found")
+    return counter
 
 
 def get_center(session: Session, code: str) -> Center:
+    """The center as an ORM object (catalog, accounts, read views)."""
     center = session.scalar(select(Center).where(Center.code == code))
     if center is None:
         raise NotFound(f"no center {code!r}", code="center_not_found")
     return center
 
 
-def get_service(session: Session, center: Center, code: str) -> Service:
-    service = session.scalar(
-        select(Service).where(
-            Service.center_id == center.id,
-            Service.code == code,
-            Service.active.is_(True),
-        )
-    )
-    if service is None:
-        raise NotFound(f"no service {code!r} in {center.code}", code="service_not_found")
-    return service
-
-
-def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
-    counter = session.get(Counter, counter_id, with_for_update=lock)
-    if counter is None:
-        raise NotFound(f"no counter {counter_id}", code="counter_not_found")
-    return counter
-
-
-def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
-    ticket = session.get(Ticket, ticket_id, with_for_update=lock)
-    if ticket is None:
-        raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
-    return ticket
-
-
 # --- views ---------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _open_counters_serving(session: Session, service_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(CounterService)
-            .join(Counter, Counter.id == CounterService.counter_id)
-            .where(
-                CounterService.service_id == service_id,
-                Counter.state == CounterState.OPEN,
-            )
-        )
-        or 0
-    )
-
-
-def people_ahead(session: Session, ticket: Ticket) -> int:
-    """Waiting tickets of the same service that the calling rule puts before `ticket`."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Ticket)
-            .where(
-                Ticket.center_id == ticket.center_id,
-                Ticket.state == TicketState.WAITING,
-                Ticket.service_id == ticket.service_id,
-                (Ticket.effective_at < ticket.effective_at)
-                | ((Ticket.effective_at == ticket.effective_at) & (Ticket.id < ticket.id)),
-            )
-        )
-        or 0
-    )
-
-
-def ticket_view(session: Session, ticket: Ticket) -> dict[str, object]:
+def ticket_view(tx: Tx, ticket: TicketRow) -> dict[str, object]:
     """A ticket as the public contract describes it."""
-    service = session.get(Service, ticket.service_id)
-    center = session.get(Center, ticket.center_id)
-    counter = session.get(Counter, ticket.counter_id) if ticket.counter_id else None
-    assert service is not None and center is not None
     ahead: int | None = None
     wait: int | None = None
     if ticket.state == TicketState.WAITING:
-        ahead = people_ahead(session, ticket)
-        wait = estimate_wait_s(
-            ahead, service.avg_service_s, _open_counters_serving(session, service.id)
-        )
+        ahead, open_counters = tx.one(
+            _QUEUE,
+            {
+                "center_id": ticket.center_id,
+                "service_id": ticket.service_id,
+                "effective_at": tx.time(ticket.effective_at),
+                "id": ticket.id,
+            },
+        )  # type: ignore[misc]
+        wait = estimate_wait_s(ahead, ticket.avg_service_s, open_counters)
     return {
         "id": ticket.id,
         "public_id": ticket.public_id,
         "label": ticket.label,
         "number": ticket.number,
-        "service": service.code,
-        "center": center.code,
+        "service": ticket.service_code,
+        "center": ticket.center_code,
         "state": ticket.state,
         "priority": ticket.priority,
         "position": None if ahead is None else ahead + 1,
         "ahead": ahead,
         "estimated_wait_s": wait,
-        "counter": counter.number if counter else None,
-        "counter_id": counter.id if counter else None,
-        "issued_at": _iso(ticket.issued_at),
-        "called_at": _iso(ticket.called_at),
-        "started_at": _iso(ticket.started_at),
-        "finished_at": _iso(ticket.finished_at),
+        "counter": ticket.counter_number,
+        "counter_id": ticket.counter_id,
+        "issued_at": iso(ticket.issued_at),
+        "called_at": iso(ticket.called_at),
+        "started_at": iso(ticket.started_at),
+        "finished_at": iso(ticket.finished_at),
         "recall_count": ticket.recall_count,
         "out_of_order": ticket.out_of_order,
         "business_day": ticket.day.isoformat(),
     }
 
 
-def counter_view(session: Session, counter: Counter) -> dict[str, object]:
-    current = session.scalar(
-        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.state.in_(ACTIVE))
-    )
+def counter_view(tx: Tx, counter: tuple) -> dict[str, object]:
+    """A counter (id, center_id, number, state) with its services and current ticket."""
+    current = tx.one(_COUNTER_CURRENT, {"id": counter[0]})
     return {
-        "id": counter.id,
-        "number": counter.number,
-        "state": counter.state,
-        "services": [link.service.code for link in counter.links],
-        "ticket": None if current is None else current.label,
-        "ticket_id": None if current is None else current.id,
+        "id": counter[0],
+        "number": counter[2],
+        "state": counter[3],
+        "services": [code for (code,) in tx.all(_COUNTER_SERVICE_CODES, {"id": counter[0]})],
+        "ticket": None if current is None else current[1],
+        "ticket_id": None if current is None else current[0],
     }
 
 
@@ -190,13 +270,14 @@ def counter_view(session: Session, counter: Counter) -> dict[str, object]:
 
 
 def append_event(
-    session: Session,
-    center: Center,
+    tx: Tx,
+    center_id: int,
+    center_code: str,
     type_: str,
     *,
     actor: Principal,
     now: datetime,
-    ticket: Ticket | None = None,
+    ticket_id: int | None = None,
     counter_id: int | None = None,
     reason: str | None = None,
     data: Mapping[str, object] | None = None,
@@ -205,129 +286,81 @@ def append_event(
 
     Bumping `centers.event_seq` locks the center's row until commit, so appends in
     one center are serialised and each event links to the one before it. Callers
-    lock ticket rows first and append last, which keeps lock order acyclic.
+    lock ticket rows first and append last, which keeps the lock order acyclic.
     """
-    seq = session.execute(
-        update(Center)
-        .where(Center.id == center.id)
-        .values(event_seq=Center.event_seq + 1)
-        .returning(Center.event_seq)
-    ).scalar_one()
+    seq = tx.scalar(_BUMP_SEQ, {"id": center_id})
     prev_hash = chain.GENESIS
     if seq > 1:
-        prev_hash = (
-            session.scalar(
-                select(Event.hash).where(Event.center_id == center.id, Event.seq == seq - 1)
-            )
-            or chain.GENESIS
-        )
+        # A missing predecessor (a deleted row) is left for `audit verify` to report.
+        prev_hash = tx.scalar(_PREV_HASH, {"center_id": center_id, "seq": seq - 1}) or prev_hash
     record = {
-        "center": center.code,
+        "center": center_code,
         "seq": seq,
-        "at": _iso(now),
+        "at": iso(now),
         "type": type_,
-        "ticket": ticket.id if ticket else None,
+        "ticket": ticket_id,
         "actor": actor.actor,
         "counter": counter_id,
         "reason": reason,
         "data": json.dumps(dict(data or {}), sort_keys=True, ensure_ascii=False),
     }
-    session.add(
-        Event(
-            center_id=center.id,
-            seq=seq,
-            at=now,
-            type=type_,
-            ticket_id=record["ticket"],
-            actor=record["actor"],
-            counter_id=counter_id,
-            reason=reason,
-            data=record["data"],
-            prev_hash=prev_hash,
-            hash=chain.link(prev_hash, record),
-        )
+    tx.run(
+        _INSERT_EVENT,
+        {
+            "center_id": center_id,
+            "seq": seq,
+            "at": tx.time(now),
+            "type": type_,
+            "ticket_id": ticket_id,
+            "actor": record["actor"],
+            "counter_id": counter_id,
+            "reason": reason,
+            "data": record["data"],
+            "prev_hash": prev_hash,
+            "hash": chain.link(prev_hash, record),
+        },
     )
     return seq
 
 
-def _ticket_event(
-    session: Session,
-    center: Center,
+def append_event_orm(session: Session, center: Center, type_: str, **kw: Any) -> int:
+    """append_event inside an ORM session (catalog and accounts changes)."""
+    session.flush()
+    dbapi = session.connection().connection.driver_connection
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return append_event(Tx(dbapi.cursor(), postgres=postgres), center.id, center.code, type_, **kw)
+
+
+def _ticket_outcome(
+    tx: Tx,
     name: str,
-    ticket: Ticket,
+    ticket: int | TicketRow,
     *,
     actor: Principal,
     now: datetime,
     reason: str | None = None,
+    counter_id: int | None = None,
     data: Mapping[str, object] | None = None,
     extra: Mapping[str, object] | None = None,
 ) -> Outcome:
-    """Append the event for a ticket change and build the outcome to answer and publish."""
-    session.flush()
+    """Append the event for a ticket change; build the answer and the live event."""
+    if not isinstance(ticket, TicketRow):
+        ticket = find_ticket(tx, ticket)
     seq = append_event(
-        session,
-        center,
+        tx,
+        ticket.center_id,
+        ticket.center_code,
         name,
         actor=actor,
         now=now,
-        ticket=ticket,
-        counter_id=ticket.counter_id,
+        ticket_id=ticket.id,
+        counter_id=ticket.counter_id if counter_id is None else counter_id,
         reason=reason,
         data={"label": ticket.label, "state": ticket.state, **(data or {})},
     )
-    view = ticket_view(session, ticket)
-    payload = {"center": center.code, "seq": seq, "ticket": view, **(extra or {})}
+    view = ticket_view(tx, ticket)
+    payload = {"center": ticket.center_code, "seq": seq, "ticket": view, **(extra or {})}
     return Outcome(view, [Published(name, payload)])
-
-
-# --- numbering and claiming ----------------------------------------------------------
-
-
-def _bump_number(session: Session, service_id: int, day: object) -> int:
-    """The next number of (service, day), in this transaction: gapless and unique."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DailyNumber).values(service_id=service_id, day=day, last_number=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[DailyNumber.service_id, DailyNumber.day],
-        set_={"last_number": DailyNumber.last_number + 1},
-    ).returning(DailyNumber.last_number)
-    return session.execute(stmt).scalar_one()
-
-
-def _claim_next(
-    session: Session,
-    center_id: int,
-    service_ids: list[int],
-    called: Mapping[str, object],
-) -> int | None:
-    """Atomically take the next waiting ticket (the calling rule) and set `called` on it."""
-    if not service_ids:
-        return None
-    pick = (
-        select(Ticket.id)
-        .where(
-            Ticket.center_id == center_id,
-            Ticket.state == TicketState.WAITING,
-            Ticket.service_id.in_(service_ids),
-        )
-        .order_by(Ticket.effective_at, Ticket.id)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Concurrent clerks skip each other's rows instead of queueing behind them.
-        ticket_id = session.scalar(pick.with_for_update(skip_locked=True))
-        if ticket_id is not None:
-            session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**called))
-        return ticket_id
-    # SQLite: the write transaction already holds the database lock (BEGIN IMMEDIATE);
-    # the state condition keeps this single UPDATE a correct claim even without it.
-    return session.execute(
-        update(Ticket)
-        .where(Ticket.id == pick.scalar_subquery(), Ticket.state == TicketState.WAITING)
-        .values(**called)
-        .returning(Ticket.id)
-    ).scalar()
 
 
 # --- use cases -----------------------------------------------------------------------
@@ -356,159 +389,170 @@ def issue(
     if lang not in ("ar", "en"):
         raise InvalidInput("lang must be 'ar' or 'en'", field="lang")
     channel = channel or (Channel.KIOSK if actor.kind == "device" else Channel.RECEPTION)
-    with db.write() as session:
-        center = get_center(session, center_code)
-        require_center(actor, center.id)
-        service = get_service(session, center, service_code)
-        allowed = center.options.get("priorities")
+    with db.transaction() as tx:
+        found = tx.one(
+            _CENTER_AND_SERVICE, {"center": center_code, "service": service_code, "yes": True}
+        )
+        if found is None:
+            raise NotFound(f"no center {center_code!r}", code="center_not_found")
+        center_id, _, timezone, options, service_id, prefix, avg_service_s = found
+        require_center(actor, center_id)
+        if service_id is None:
+            raise NotFound(
+                f"no service {service_code!r} in {center_code}", code="service_not_found"
+            )
+        options = json.loads(options) if isinstance(options, str) else options or {}
+        allowed = options.get("priorities")
         if allowed is not None and priority != Priority.NORMAL and priority not in allowed:
             raise InvalidInput(
-                f"{center.code} does not offer priority {priority}", field="priority"
+                f"{center_code} does not offer priority {priority}", field="priority"
             )
-        day = business_day(now, center.timezone)
-        number = _bump_number(session, service.id, day)
-        ticket = Ticket(
-            public_id=secrets.token_urlsafe(12),
-            center_id=center.id,
-            service_id=service.id,
-            issued_service_id=service.id,
-            day=day,
-            number=number,
-            label=label(service.prefix, number),
-            priority=priority,
-            channel=channel,
-            lang=lang,
-            state=TicketState.WAITING,
-            device_id=actor.id if actor.kind == "device" else None,
-            issued_at=now,
-            effective_at=effective_time(now, priority, head_starts_s),
-            recall_count=0,
-            out_of_order=False,
+        day = business_day(now, timezone)
+        number = tx.scalar(_NEXT_NUMBER, {"service_id": service_id, "day": tx.day(day)})
+        public_id = secrets.token_urlsafe(12)
+        effective_at = effective_time(now, priority, head_starts_s)
+        ticket_label = label(prefix, number)
+        ticket_id = tx.scalar(
+            _INSERT_TICKET,
+            {
+                "public_id": public_id,
+                "center_id": center_id,
+                "service_id": service_id,
+                "day": tx.day(day),
+                "number": number,
+                "label": ticket_label,
+                "priority": priority.value,
+                "channel": str(channel),
+                "lang": lang,
+                "device_id": actor.id if actor.kind == "device" else None,
+                "issued_at": tx.time(now),
+                "effective_at": tx.time(effective_at),
+                "no": False,
+            },
         )
-        session.add(ticket)
-        return _ticket_event(
-            session,
-            center,
+        # Everything the view needs is known: no need to read the row back.
+        ticket = TicketRow(
+            ticket_id, public_id, center_id, service_id, day, number, ticket_label,
+            priority.value, TicketState.WAITING.value, None, now, effective_at, None, None,
+            None, 0, False, service_code, avg_service_s, center_code, None,
+        )  # fmt: skip
+        return _ticket_outcome(
+            tx,
             "ticket.issued",
             ticket,
             actor=actor,
             now=now,
-            data={"service": service.code, "priority": priority, "channel": channel},
+            data={"service": service_code, "priority": priority.value, "channel": str(channel)},
         )
 
 
-def _counter_for_call(
-    session: Session, counter_id: int, actor: Principal
-) -> tuple[Counter, Center]:
-    require_role(actor, *STAFF_AT_COUNTER)
-    counter = get_counter(session, counter_id, lock=True)
-    require_center(actor, counter.center_id)
-    if counter.state != CounterState.OPEN:
-        raise Conflict(
-            f"counter {counter.number} is {counter.state}; open it first",
-            code="counter_not_open",
-            state=counter.state,
-        )
-    busy = session.scalar(
-        select(Ticket.label).where(Ticket.counter_id == counter.id, Ticket.state.in_(ACTIVE))
-    )
+def _require_free(tx: Tx, counter: tuple) -> None:
+    busy = tx.one(_COUNTER_CURRENT, {"id": counter[0]})
     if busy is not None:
         raise Conflict(
-            f"counter {counter.number} still has {busy}; finish it first",
+            f"counter {counter[2]} still has {busy[1]}; finish it first",
             code="counter_busy",
-            ticket=busy,
+            ticket=busy[1],
         )
-    center = session.get(Center, counter.center_id)
-    assert center is not None
-    return counter, center
 
 
-def _called(counter: Counter, actor: Principal, now: datetime) -> dict[str, object]:
+def _counter_for_call(tx: Tx, counter_id: int, actor: Principal) -> tuple:
+    """The counter (id, center_id, number, state) if the actor may call there now."""
+    require_role(actor, *STAFF_AT_COUNTER)
+    counter = find_counter(tx, counter_id, lock=True)
+    require_center(actor, counter[1])
+    if counter[3] != CounterState.OPEN:
+        raise Conflict(
+            f"counter {counter[2]} is {counter[3]}; open it first",
+            code="counter_not_open",
+            state=counter[3],
+        )
+    _require_free(tx, counter)
+    return counter
+
+
+def _called(counter_id: int, actor: Principal, now: datetime) -> dict[str, object]:
     """The columns a call sets on a waiting ticket."""
     return {
-        "state": transition(TicketState.WAITING, Action.CALL),
-        "counter_id": counter.id,
+        "state": transition(TicketState.WAITING, Action.CALL).value,
+        "counter_id": counter_id,
         "clerk_id": actor.id if actor.kind == "user" else None,
         "called_at": now,
     }
 
 
+def _claim_next(tx: Tx, counter: tuple, actor: Principal, now: datetime) -> int | None:
+    """Atomically take the next waiting ticket (the calling rule) and mark it called."""
+    params = {"center_id": counter[1], "counter_id": counter[0]}
+    if tx.postgres:
+        # Concurrent clerks skip each other's locked rows instead of queueing behind them.
+        ticket_id = tx.scalar(_NEXT_WAITING + " FOR UPDATE SKIP LOCKED", params)
+        if ticket_id is not None:
+            _update_ticket(tx, ticket_id, _called(counter[0], actor, now))
+        return ticket_id
+    # SQLite: one conditional UPDATE. BEGIN IMMEDIATE already serialises writers; the
+    # state condition would keep the claim correct even without it.
+    clerk_id = actor.id if actor.kind == "user" else None
+    return tx.scalar(_CLAIM_SQLITE, {**params, "clerk_id": clerk_id, "now": tx.time(now)})
+
+
 def call_next(db: Database, counter_id: int, *, actor: Principal, now: datetime) -> Outcome:
     """Call the next ticket for a counter by the calling rule; body None when nobody waits."""
-    with db.write() as session:
-        counter, center = _counter_for_call(session, counter_id, actor)
-        service_ids = [link.service_id for link in counter.links]
-        ticket_id = _claim_next(session, center.id, service_ids, _called(counter, actor, now))
+    with db.transaction() as tx:
+        counter = _counter_for_call(tx, counter_id, actor)
+        ticket_id = _claim_next(tx, counter, actor, now)
         if ticket_id is None:
             return Outcome(None)
-        ticket = get_ticket(session, ticket_id)
-        return _ticket_event(
-            session,
-            center,
-            "ticket.called",
-            ticket,
-            actor=actor,
-            now=now,
-            extra={"recall": False},
+        return _ticket_outcome(
+            tx, "ticket.called", ticket_id, actor=actor, now=now, extra={"recall": False}
         )
 
 
 def call_ticket(
-    db: Database,
-    counter_id: int,
-    ticket_id: int,
-    *,
-    reason: str,
-    actor: Principal,
-    now: datetime,
+    db: Database, counter_id: int, ticket_id: int, *, reason: str, actor: Principal, now: datetime
 ) -> Outcome:
     """Call one waiting ticket by id; out of order unless it is the rule's next anyway."""
     if not reason or not reason.strip():
         raise InvalidInput(
-            "a reason is required to call a specific ticket",
-            field="reason",
-            code="missing_field",
+            "a reason is required to call a specific ticket", field="reason", code="missing_field"
         )
-    with db.write() as session:
-        counter, center = _counter_for_call(session, counter_id, actor)
-        ticket = get_ticket(session, ticket_id, lock=True)
-        if ticket.center_id != center.id:
-            raise NotFound(f"no ticket {ticket_id} in {center.code}", code="ticket_not_found")
-        service_ids = [link.service_id for link in counter.links]
-        if ticket.service_id not in service_ids:
+    reason = reason.strip()
+    with db.transaction() as tx:
+        counter = _counter_for_call(tx, counter_id, actor)
+        ticket = find_ticket(tx, ticket_id, lock=True)
+        if ticket.center_id != counter[1]:
+            raise NotFound(f"no ticket {ticket_id} in this center", code="ticket_not_found")
+        served = [sid for (sid,) in tx.all(_COUNTER_SERVICE_IDS, {"id": counter[0]})]
+        if ticket.service_id not in served:
             raise Conflict(
-                f"counter {counter.number} does not serve this ticket's service",
+                f"counter {counter[2]} does not serve this ticket's service",
                 code="service_not_served",
             )
         transition(ticket.state, Action.CALL)
-        next_id = session.scalar(
-            select(Ticket.id)
-            .where(
-                Ticket.center_id == center.id,
-                Ticket.state == TicketState.WAITING,
-                Ticket.service_id.in_(service_ids),
-            )
-            .order_by(Ticket.effective_at, Ticket.id)
-            .limit(1)
+        next_id = tx.scalar(_NEXT_WAITING, {"center_id": counter[1], "counter_id": counter[0]})
+        out_of_order = next_id != ticket.id
+        _update_ticket(
+            tx,
+            ticket.id,
+            {
+                **_called(counter[0], actor, now),
+                "out_of_order": out_of_order,
+                "call_reason": reason,
+            },
         )
-        for column, value in _called(counter, actor, now).items():
-            setattr(ticket, column, value)
-        ticket.out_of_order = next_id != ticket.id
-        ticket.call_reason = reason.strip()
-        return _ticket_event(
-            session,
-            center,
+        return _ticket_outcome(
+            tx,
             "ticket.called",
-            ticket,
+            ticket.id,
             actor=actor,
             now=now,
-            reason=ticket.call_reason,
-            data={"out_of_order": ticket.out_of_order},
+            reason=reason,
+            data={"out_of_order": out_of_order},
             extra={"recall": False},
         )
 
 
-_TICKET_ACTIONS: dict[Action, str] = {
+_ACTION_EVENTS: dict[Action, str] = {
     Action.RECALL: "ticket.called",
     Action.START: "ticket.started",
     Action.FINISH: "ticket.done",
@@ -528,29 +572,32 @@ def act(
 ) -> Outcome:
     """Recall, start, finish, mark no-show or cancel a ticket."""
     require_role(actor, *STAFF_AT_COUNTER)
-    with db.write() as session:
-        ticket = get_ticket(session, ticket_id, lock=True)
+    if action not in _ACTION_EVENTS:
+        raise ValueError(f"act() does not handle {action}")
+    with db.transaction() as tx:
+        ticket = find_ticket(tx, ticket_id, lock=True)
         require_center(actor, ticket.center_id)
-        ticket.state = transition(ticket.state, action)
+        changes: dict[str, object] = {"state": transition(ticket.state, action).value}
         if action is Action.RECALL:
-            ticket.recall_count += 1
+            changes["recall_count"] = ticket.recall_count + 1
         elif action is Action.START:
-            ticket.started_at = now
+            changes["started_at"] = now
         else:
-            ticket.finished_at = now
-        center = session.get(Center, ticket.center_id)
-        assert center is not None
-        extra = {"recall": True} if action is Action.RECALL else None
-        return _ticket_event(
-            session,
-            center,
-            _TICKET_ACTIONS[action],
-            ticket,
+            changes["finished_at"] = now
+        _update_ticket(tx, ticket.id, changes)
+        return _ticket_outcome(
+            tx,
+            _ACTION_EVENTS[action],
+            ticket.id,
             actor=actor,
             now=now,
             reason=reason,
-            extra=extra,
+            extra={"recall": True} if action is Action.RECALL else None,
         )
+
+
+_SERVICE_IN_CENTER = "SELECT id FROM services WHERE center_id = :center_id AND code = :code " \
+    "AND active = :yes"  # fmt: skip
 
 
 def transfer(
@@ -564,46 +611,44 @@ def transfer(
 ) -> Outcome:
     """Send a called or serving ticket to another service, keeping its place in line."""
     require_role(actor, *STAFF_AT_COUNTER)
-    with db.write() as session:
-        ticket = get_ticket(session, ticket_id, lock=True)
+    with db.transaction() as tx:
+        ticket = find_ticket(tx, ticket_id, lock=True)
         require_center(actor, ticket.center_id)
-        center = session.get(Center, ticket.center_id)
-        assert center is not None
-        target = get_service(session, center, service_code)
-        if target.id == ticket.service_id:
+        target = tx.scalar(
+            _SERVICE_IN_CENTER, {"center_id": ticket.center_id, "code": service_code, "yes": True}
+        )
+        if target is None:
+            raise NotFound(
+                f"no service {service_code!r} in {ticket.center_code}", code="service_not_found"
+            )
+        if target == ticket.service_id:
             raise Conflict("the ticket is already in this service", code="same_service")
-        ticket.state = transition(ticket.state, Action.TRANSFER)
-        origin = session.get(Service, ticket.service_id)
-        assert origin is not None
-        from_counter = ticket.counter_id
-        ticket.transferred_from_id = ticket.service_id
-        ticket.service_id = target.id
-        ticket.counter_id = None
-        ticket.clerk_id = None
-        ticket.called_at = None
-        ticket.started_at = None
-        # issued_at and effective_at stay: the ticket keeps its place in line.
-        session.flush()
-        seq = append_event(
-            session,
-            center,
+        state = transition(ticket.state, Action.TRANSFER)
+        # issued_at and effective_at stay as they are: that is the place in line.
+        _update_ticket(
+            tx,
+            ticket.id,
+            {
+                "state": state.value,
+                "service_id": target,
+                "transferred_from_id": ticket.service_id,
+                "counter_id": None,
+                "clerk_id": None,
+                "called_at": None,
+                "started_at": None,
+            },
+        )
+        return _ticket_outcome(
+            tx,
             "ticket.transferred",
+            ticket.id,
             actor=actor,
             now=now,
-            ticket=ticket,
-            counter_id=from_counter,
             reason=reason,
-            data={"label": ticket.label, "from": origin.code, "to": target.code},
+            counter_id=ticket.counter_id,
+            data={"from": ticket.service_code, "to": service_code},
+            extra={"from_service": ticket.service_code, "to_service": service_code},
         )
-        view = ticket_view(session, ticket)
-        payload = {
-            "center": center.code,
-            "seq": seq,
-            "ticket": view,
-            "from_service": origin.code,
-            "to_service": target.code,
-        }
-        return Outcome(view, [Published("ticket.transferred", payload)])
 
 
 def set_counter_state(
@@ -613,42 +658,25 @@ def set_counter_state(
     if state not in CounterState.ALL:
         raise InvalidInput(f"state must be one of {', '.join(CounterState.ALL)}", field="state")
     require_role(actor, *STAFF_AT_COUNTER)
-    with db.write() as session:
-        counter = get_counter(session, counter_id, lock=True)
-        require_center(actor, counter.center_id)
+    with db.transaction() as tx:
+        counter = find_counter(tx, counter_id, lock=True)
+        require_center(actor, counter[1])
         if state != CounterState.OPEN:
-            busy = session.scalar(
-                select(Ticket.label).where(
-                    Ticket.counter_id == counter.id, Ticket.state.in_(ACTIVE)
-                )
-            )
-            if busy is not None:
-                raise Conflict(
-                    f"counter {counter.number} still has {busy}; finish it first",
-                    code="counter_busy",
-                    ticket=busy,
-                )
-        previous = counter.state
-        counter.state = state
-        center = session.get(Center, counter.center_id)
-        assert center is not None
-        session.flush()
+            _require_free(tx, counter)
+        tx.run(
+            "UPDATE counters SET state = :state WHERE id = :id", {"state": state, "id": counter[0]}
+        )
+        center_id, center_code = tx.one(_CENTER_BY_ID, {"id": counter[1]})  # type: ignore[misc]
         seq = append_event(
-            session,
-            center,
+            tx,
+            center_id,
+            center_code,
             "counter.changed",
             actor=actor,
             now=now,
-            counter_id=counter.id,
-            data={"number": counter.number, "from": previous, "to": state},
+            counter_id=counter[0],
+            data={"number": counter[2], "from": counter[3], "to": state},
         )
-        view = counter_view(session, counter)
-        return Outcome(
-            view,
-            [
-                Published(
-                    "counter.changed",
-                    {"center": center.code, "seq": seq, "counter": view},
-                )
-            ],
-        )
+        view = counter_view(tx, find_counter(tx, counter[0]))
+        payload = {"center": center_code, "seq": seq, "counter": view}
+        return Outcome(view, [Published("counter.changed", payload)])

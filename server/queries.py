@@ -1,152 +1,128 @@
-"""Read-only views of a center: services with their queues, the snapshot, a ticket."""
+"""Read-only views of a center: services with their queues, counters, the snapshot."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+import json
 
 from server.domain.errors import NotFound
 from server.domain.estimates import estimate_wait_s
-from server.domain.tickets import TicketState
-from server.models import Category, Center, Counter, CounterService, Service, Ticket
-from server.operations import (
-    ACTIVE,
-    CounterState,
-    counter_view,
-    get_center,
-    ticket_view,
-)
+from server.operations import counter_view, find_ticket, iso, ticket_view
+from server.store import Tx
+
+_CENTER_COLUMNS = (
+    "id", "code", "name_ar", "name_en", "governorate_ar", "governorate_en", "timezone",
+    "hours", "options", "event_seq",
+)  # fmt: skip
+_CENTERS = f"SELECT {', '.join(_CENTER_COLUMNS)} FROM centers"
 
 
-def center_view(center: Center) -> dict[str, object]:
-    return {
-        "code": center.code,
-        "name_ar": center.name_ar,
-        "name_en": center.name_en,
-        "governorate_ar": center.governorate_ar,
-        "governorate_en": center.governorate_en,
-        "timezone": center.timezone,
-        "hours": center.hours,
-        "options": center.options,
-    }
+def _center_dict(row: tuple) -> dict[str, object]:
+    center = dict(zip(_CENTER_COLUMNS, row, strict=True))
+    for key in ("hours", "options"):
+        if isinstance(center[key], str):
+            center[key] = json.loads(center[key])
+    return center
 
 
-def list_centers(session: Session) -> list[dict[str, object]]:
-    return [center_view(c) for c in session.scalars(select(Center).order_by(Center.code))]
+def find_center(tx: Tx, code: str) -> dict[str, object]:
+    row = tx.one(_CENTERS + " WHERE code = :code", {"code": code})
+    if row is None:
+        raise NotFound(f"no center {code!r}", code="center_not_found")
+    return _center_dict(row)
 
 
-def waiting_by_service(session: Session, center_id: int) -> dict[int, int]:
-    rows = session.execute(
-        select(Ticket.service_id, func.count())
-        .where(Ticket.center_id == center_id, Ticket.state == TicketState.WAITING)
-        .group_by(Ticket.service_id)
-    )
-    return {service_id: count for service_id, count in rows}
+def center_view(center: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in center.items() if k not in ("id", "event_seq")}
 
 
-def open_counters_by_service(session: Session, center_id: int) -> dict[int, int]:
-    rows = session.execute(
-        select(CounterService.service_id, func.count())
-        .join(Counter, Counter.id == CounterService.counter_id)
-        .where(Counter.center_id == center_id, Counter.state == CounterState.OPEN)
-        .group_by(CounterService.service_id)
-    )
-    return {service_id: count for service_id, count in rows}
+def list_centers(tx: Tx) -> list[dict[str, object]]:
+    return [center_view(_center_dict(row)) for row in tx.all(_CENTERS + " ORDER BY code")]
 
 
-def list_services(session: Session, code: str) -> list[dict[str, object]]:
+def _waiting_by_service(tx: Tx, center_id: int) -> dict[int, int]:
+    return dict(tx.all(
+        "SELECT service_id, count(*) FROM tickets WHERE center_id = :id AND state = 'waiting' "
+        "GROUP BY service_id", {"id": center_id},
+    ))  # fmt: skip
+
+
+def _open_counters_by_service(tx: Tx, center_id: int) -> dict[int, int]:
+    return dict(tx.all(
+        "SELECT cs.service_id, count(*) FROM counter_services cs "
+        "JOIN counters k ON k.id = cs.counter_id "
+        "WHERE k.center_id = :id AND k.state = 'open' GROUP BY cs.service_id", {"id": center_id},
+    ))  # fmt: skip
+
+
+_SERVICES = """
+SELECT s.id, s.code, s.prefix, s.name_ar, s.name_en, g.code, g.name_ar, g.name_en,
+    s.sla_minutes, s.online, s.documents_ar, s.documents_en, s.avg_service_s
+FROM services s JOIN categories g ON g.id = s.category_id
+WHERE s.center_id = :id AND s.active = :yes
+ORDER BY g.id, s.id"""
+
+
+def list_services(tx: Tx, code: str) -> list[dict[str, object]]:
     """The center's services with the queue in front of each and its estimated wait."""
-    center = get_center(session, code)
-    waiting = waiting_by_service(session, center.id)
-    open_counters = open_counters_by_service(session, center.id)
-    rows = session.execute(
-        select(Service, Category)
-        .join(Category, Category.id == Service.category_id)
-        .where(Service.center_id == center.id, Service.active.is_(True))
-        .order_by(Category.id, Service.id)
-    )
+    center = find_center(tx, code)
+    waiting = _waiting_by_service(tx, center["id"])  # type: ignore[arg-type]
+    open_counters = _open_counters_by_service(tx, center["id"])  # type: ignore[arg-type]
     result = []
-    for service, category in rows:
-        ahead = waiting.get(service.id, 0)
-        result.append(
-            {
-                "code": service.code,
-                "prefix": service.prefix,
-                "name_ar": service.name_ar,
-                "name_en": service.name_en,
-                "category": category.code,
-                "category_ar": category.name_ar,
-                "category_en": category.name_en,
-                "sla_minutes": service.sla_minutes,
-                "online": service.online,
-                "documents_ar": service.documents_ar,
-                "documents_en": service.documents_en,
-                "waiting": ahead,
-                "open_counters": open_counters.get(service.id, 0),
-                "estimated_wait_s": estimate_wait_s(
-                    ahead, service.avg_service_s, open_counters.get(service.id, 0)
-                ),
-            }
-        )
+    for row in tx.all(_SERVICES, {"id": center["id"], "yes": True}):
+        sid, docs_ar, docs_en = row[0], row[10], row[11]
+        ahead, serving = waiting.get(sid, 0), open_counters.get(sid, 0)
+        result.append({
+            "code": row[1], "prefix": row[2], "name_ar": row[3], "name_en": row[4],
+            "category": row[5], "category_ar": row[6], "category_en": row[7],
+            "sla_minutes": row[8], "online": bool(row[9]),
+            "documents_ar": json.loads(docs_ar) if isinstance(docs_ar, str) else docs_ar,
+            "documents_en": json.loads(docs_en) if isinstance(docs_en, str) else docs_en,
+            "waiting": ahead, "open_counters": serving,
+            "estimated_wait_s": estimate_wait_s(ahead, row[12], serving),
+        })  # fmt: skip
     return result
 
 
-def list_counters(session: Session, code: str) -> list[dict[str, object]]:
-    center = get_center(session, code)
-    counters = session.scalars(
-        select(Counter).where(Counter.center_id == center.id).order_by(Counter.number)
+def list_counters(tx: Tx, code: str) -> list[dict[str, object]]:
+    center = find_center(tx, code)
+    rows = tx.all(
+        "SELECT id, center_id, number, state FROM counters WHERE center_id = :id ORDER BY number",
+        {"id": center["id"]},
     )
-    return [counter_view(session, counter) for counter in counters]
+    return [counter_view(tx, row) for row in rows]
 
 
-def snapshot(session: Session, code: str) -> dict[str, object]:
-    """Everything a live page needs to redraw, as of the event `seq`."""
-    center = get_center(session, code)
-    serving = session.execute(
-        select(
-            Ticket.id,
-            Ticket.label,
-            Ticket.state,
-            Ticket.called_at,
-            Ticket.recall_count,
-            Counter.id,
-            Counter.number,
-            Service.code,
-        )
-        .join(Counter, Counter.id == Ticket.counter_id)
-        .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.center_id == center.id, Ticket.state.in_(ACTIVE))
-        .order_by(Ticket.called_at.desc())
-    )
-    waiting = waiting_by_service(session, center.id)
-    codes = dict(
-        session.execute(
-            select(Service.id, Service.code).where(Service.center_id == center.id)
-        ).all()
-    )
+_NOW_SERVING = """
+SELECT t.id, t.label, t.state, t.called_at, t.recall_count, k.id, k.number, s.code
+FROM tickets t JOIN counters k ON k.id = t.counter_id JOIN services s ON s.id = t.service_id
+WHERE t.center_id = :id AND t.state IN ('called', 'serving')
+ORDER BY t.called_at DESC"""
+
+
+def snapshot(tx: Tx, code: str) -> dict[str, object]:
+    """Everything a live page needs to redraw, as of the event `seq` (one read)."""
+    center = find_center(tx, code)
+    codes = dict(tx.all("SELECT id, code FROM services WHERE center_id = :id",
+                        {"id": center["id"]}))  # fmt: skip
+    waiting = _waiting_by_service(tx, center["id"])  # type: ignore[arg-type]
+    keys = ("ticket_id", "label", "state", "called_at", "recall_count", "counter_id",
+            "counter", "service")  # fmt: skip
+    now_serving = []
+    for row in tx.all(_NOW_SERVING, {"id": center["id"]}):
+        item = dict(zip(keys, row, strict=True))
+        item["called_at"] = iso(tx.read_time(item["called_at"]))
+        now_serving.append(item)
     return {
-        "center": center.code,
-        "seq": center.event_seq,
-        "now_serving": [
-            {
-                "ticket_id": tid,
-                "label": label,
-                "state": state,
-                "called_at": called_at.isoformat().replace("+00:00", "Z"),
-                "recall_count": recalls,
-                "counter_id": cid,
-                "counter": number,
-                "service": svc,
-            }
-            for tid, label, state, called_at, recalls, cid, number, svc in serving
-        ],
+        "center": center["code"],
+        "seq": center["event_seq"],
+        "now_serving": now_serving,
         "waiting": {codes[sid]: count for sid, count in sorted(waiting.items())},
-        "counters": list_counters(session, code),
+        "counters": list_counters(tx, code),
     }
 
 
-def ticket_by_public_id(session: Session, public_id: str) -> dict[str, object]:
-    ticket = session.scalar(select(Ticket).where(Ticket.public_id == public_id))
-    if ticket is None:
+def ticket_by_public_id(tx: Tx, public_id: str) -> dict[str, object]:
+    ticket_id = tx.scalar("SELECT id FROM tickets WHERE public_id = :p", {"p": public_id})
+    if ticket_id is None:
         raise NotFound("no such ticket", code="ticket_not_found")
-    return ticket_view(session, ticket)
+    return ticket_view(tx, find_ticket(tx, ticket_id))

@@ -1,0 +1,62 @@
+"""Shared helpers for the benchmarks: a Taboor server in a child process, percentiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+TABOOR = str(Path(sys.executable).with_name("taboor"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile of `values` (p in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@contextmanager
+def taboor_server(extra_env: dict[str, str] | None = None):
+    """Start `taboor run` on a fresh instance with the demo; yield (base_url, demo)."""
+    with tempfile.TemporaryDirectory(prefix="taboor-bench-") as folder:
+        env = {**os.environ, "TABOOR_INSTANCE_PATH": folder, **(extra_env or {})}
+        demo = json.loads(
+            subprocess.run(
+                [TABOOR, "demo", "--json"], env=env, check=True, capture_output=True, text=True
+            ).stdout
+        )
+        port = free_port()
+        log = open(Path(folder) / "server.log", "w")
+        proc = subprocess.Popen(
+            [TABOOR, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    urlopen(base + "/api/v1/centers", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise RuntimeError("server did not start")
+            yield base, demo
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            log.close()
