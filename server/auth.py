@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import secrets
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 

@@ -389,7 +389,8 @@ def issue(
     if lang not in ("ar", "en"):
         raise InvalidInput("lang must be 'ar' or 'en'", field="lang")
     channel = channel or (Channel.KIOSK if actor.kind == "device" else Channel.RECEPTION)
-    with db.transaction() as tx:
+
+    def work(tx: Tx) -> Outcome:
         found = tx.one(
             _CENTER_AND_SERVICE, {"center": center_code, "service": service_code, "yes": True}
         )
@@ -445,6 +446,8 @@ def issue(
             data={"service": service_code, "priority": priority.value, "channel": str(channel)},
         )
 
+    return db.atomic(work)
+
 
 def _require_free(tx: Tx, counter: tuple) -> None:
     busy = tx.one(_COUNTER_CURRENT, {"id": counter[0]})
@@ -498,7 +501,8 @@ def _claim_next(tx: Tx, counter: tuple, actor: Principal, now: datetime) -> int 
 
 def call_next(db: Database, counter_id: int, *, actor: Principal, now: datetime) -> Outcome:
     """Call the next ticket for a counter by the calling rule; body None when nobody waits."""
-    with db.transaction() as tx:
+
+    def work(tx: Tx) -> Outcome:
         counter = _counter_for_call(tx, counter_id, actor)
         ticket_id = _claim_next(tx, counter, actor, now)
         if ticket_id is None:
@@ -506,6 +510,8 @@ def call_next(db: Database, counter_id: int, *, actor: Principal, now: datetime)
         return _ticket_outcome(
             tx, "ticket.called", ticket_id, actor=actor, now=now, extra={"recall": False}
         )
+
+    return db.atomic(work)
 
 
 def call_ticket(
@@ -517,7 +523,8 @@ def call_ticket(
             "a reason is required to call a specific ticket", field="reason", code="missing_field"
         )
     reason = reason.strip()
-    with db.transaction() as tx:
+
+    def work(tx: Tx) -> Outcome:
         counter = _counter_for_call(tx, counter_id, actor)
         ticket = find_ticket(tx, ticket_id, lock=True)
         if ticket.center_id != counter[1]:
@@ -551,6 +558,8 @@ def call_ticket(
             extra={"recall": False},
         )
 
+    return db.atomic(work)
+
 
 _ACTION_EVENTS: dict[Action, str] = {
     Action.RECALL: "ticket.called",
@@ -574,7 +583,8 @@ def act(
     require_role(actor, *STAFF_AT_COUNTER)
     if action not in _ACTION_EVENTS:
         raise ValueError(f"act() does not handle {action}")
-    with db.transaction() as tx:
+
+    def work(tx: Tx) -> Outcome:
         ticket = find_ticket(tx, ticket_id, lock=True)
         require_center(actor, ticket.center_id)
         changes: dict[str, object] = {"state": transition(ticket.state, action).value}
@@ -595,6 +605,8 @@ def act(
             extra={"recall": True} if action is Action.RECALL else None,
         )
 
+    return db.atomic(work)
+
 
 _SERVICE_IN_CENTER = "SELECT id FROM services WHERE center_id = :center_id AND code = :code " \
     "AND active = :yes"  # fmt: skip
@@ -611,7 +623,8 @@ def transfer(
 ) -> Outcome:
     """Send a called or serving ticket to another service, keeping its place in line."""
     require_role(actor, *STAFF_AT_COUNTER)
-    with db.transaction() as tx:
+
+    def work(tx: Tx) -> Outcome:
         ticket = find_ticket(tx, ticket_id, lock=True)
         require_center(actor, ticket.center_id)
         target = tx.scalar(
@@ -650,6 +663,8 @@ def transfer(
             extra={"from_service": ticket.service_code, "to_service": service_code},
         )
 
+    return db.atomic(work)
+
 
 def set_counter_state(
     db: Database, counter_id: int, state: str, *, actor: Principal, now: datetime
@@ -658,7 +673,8 @@ def set_counter_state(
     if state not in CounterState.ALL:
         raise InvalidInput(f"state must be one of {', '.join(CounterState.ALL)}", field="state")
     require_role(actor, *STAFF_AT_COUNTER)
-    with db.transaction() as tx:
+
+    def work(tx: Tx) -> Outcome:
         counter = find_counter(tx, counter_id, lock=True)
         require_center(actor, counter[1])
         if state != CounterState.OPEN:
@@ -680,3 +696,5 @@ def set_counter_state(
         view = counter_view(tx, find_counter(tx, counter[0]))
         payload = {"center": center_code, "seq": seq, "counter": view}
         return Outcome(view, [Published("counter.changed", payload)])
+
+    return db.atomic(work)

@@ -18,8 +18,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
-# SQLAlchemy's storage format for DateTime on SQLite, so ORM reads agree.
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @functools.cache
@@ -53,10 +51,11 @@ class Tx:
 
     # values in
     def time(self, value: datetime | None) -> object:
+        """A time to bind: on SQLite, text in SQLAlchemy's own DateTime format."""
         if value is None:
             return None
         utc = value.astimezone(UTC).replace(tzinfo=None)
-        return utc if self.postgres else utc.strftime(_SQLITE_TIME)
+        return utc if self.postgres else utc.isoformat(" ", "microseconds")
 
     def day(self, value: date) -> object:
         return value if self.postgres else value.isoformat()
