@@ -59,9 +59,10 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
         principals=PrincipalCache(),
     )
 
-    from server import api, errors
+    from server import api, cli, errors
 
     errors.init_app(app)
+    cli.init_app(app)
     app.register_blueprint(api.bp)
     logging.getLogger("taboor").setLevel(logging.INFO)
     return app

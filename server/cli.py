@@ -32,7 +32,7 @@ def main() -> None:
     """Taboor: queue and kiosk system for citizen service centers."""
 
 
-@main.command("init")
+@click.command("init")
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the database schema."""
@@ -58,7 +58,7 @@ def _print_demo(demo: dict) -> None:
         click.echo(f"  {device['kind']:8} {device['name']:10} {device['token']}")
 
 
-@main.command("demo")
+@click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
 def demo_command(as_json: bool) -> None:
@@ -76,7 +76,7 @@ def demo_command(as_json: bool) -> None:
         click.echo(f"(saved to {path})")
 
 
-@main.group("user")
+@click.group("user")
 def user_group() -> None:
     """Staff users."""
 
@@ -109,7 +109,7 @@ def user_add(
     click.echo(f"user {user.username} ({user.role}) added")
 
 
-@main.group("device")
+@click.group("device")
 def device_group() -> None:
     """Kiosks, displays and print agents."""
 
@@ -131,7 +131,7 @@ def device_add(kind: str, center: str, name: str) -> None:
     click.echo(f"device {device.id} ({kind}) token: {token}")
 
 
-@main.group("audit")
+@click.group("audit")
 def audit_group() -> None:
     """The tamper-evident event log."""
 
@@ -156,7 +156,7 @@ def audit_verify(centers: tuple[str, ...]) -> None:
         raise SystemExit(1)
 
 
-@main.command("run")
+@click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=64, show_default=True, type=int, help="Request threads.")
@@ -186,3 +186,9 @@ def run_command(host: str, port: int, threads: int, demo: bool) -> None:
             )
     click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
     serve(app, host, port, threads)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the commands to the app (the `taboor` group finds them there)."""
+    for command in (init_command, demo_command, user_group, device_group, audit_group, run_command):
+        app.cli.add_command(command)

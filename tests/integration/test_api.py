@@ -1,0 +1,284 @@
+"""The public API: the contract's shapes, statuses and every error case."""
+
+import pytest
+
+from tests.conftest import bearer, login
+
+CENTER = "DAM-MIDAN"
+EXTRACT = "civil-extract-individual"
+TICKET_FIELDS = {"id", "public_id", "label", "number", "service", "center", "state",
+                 "priority", "position", "estimated_wait_s", "counter", "issued_at",
+                 "called_at", "started_at", "finished_at"}
+
+
+def issue(client, headers, service=EXTRACT, **extra):
+    return client.post(f"/api/v1/centers/{CENTER}/tickets", json={"service": service, **extra},
+                       headers=headers)
+
+
+def assert_error(response, status, code, **details):
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["code"] == code
+    assert error["message"]
+    for key, value in details.items():
+        assert error[key] == value
+    return error
+
+
+@pytest.fixture
+def counter(demo):
+    return demo.clerks[0]["counter_id"]
+
+
+@pytest.fixture
+def open_counter(client, clerk, counter):
+    assert client.post(f"/api/v1/counters/{counter}/open", headers=clerk).status_code == 200
+    return counter
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def test_centers_are_listed_in_both_languages(client):
+    centers = client.get("/api/v1/centers").json
+    midan = next(c for c in centers if c["code"] == CENTER)
+    assert midan["name_ar"] == "مركز خدمة المواطن - الميدان"
+    assert midan["name_en"].startswith("Citizen Service Center")
+    assert midan["timezone"] == "Asia/Damascus"
+
+
+def test_services_show_waiting_and_estimate(client, kiosk):
+    issue(client, kiosk)
+    issue(client, kiosk)
+    services = client.get(f"/api/v1/centers/{CENTER}/services").json
+    extract = next(s for s in services if s["code"] == EXTRACT)
+    assert extract["waiting"] == 2 and extract["estimated_wait_s"] > 0
+    assert {"code", "prefix", "name_ar", "name_en", "category"} <= extract.keys()
+
+
+def test_json_keeps_arabic_readable(client):
+    raw = client.get(f"/api/v1/centers/{CENTER}").get_data(as_text=True)
+    assert "الميدان" in raw
+
+
+def test_snapshot_has_seq_now_serving_waiting_and_counters(client, kiosk, clerk, open_counter):
+    issue(client, kiosk)
+    issue(client, kiosk)
+    called = client.post(f"/api/v1/counters/{open_counter}/next", headers=clerk).json
+    snap = client.get(f"/api/v1/centers/{CENTER}/snapshot").json
+    assert snap["seq"] > 0
+    assert snap["now_serving"][0]["label"] == called["label"]
+    assert snap["waiting"] == {EXTRACT: 1}
+    assert any(c["id"] == open_counter and c["ticket"] == called["label"]
+               for c in snap["counters"])
+
+
+# --- the ticket cycle ------------------------------------------------------------------
+
+
+def test_kiosk_issue_returns_201_with_the_contract_fields(client, kiosk):
+    response = issue(client, kiosk, priority="elderly", lang="en")
+    assert response.status_code == 201
+    ticket = response.json
+    assert TICKET_FIELDS <= ticket.keys()
+    assert ticket["label"] == "A-001" and ticket["state"] == "waiting"
+    assert ticket["priority"] == "elderly" and ticket["issued_at"].endswith("Z")
+
+
+def test_status_by_public_id_needs_no_token(client, kiosk):
+    ticket = issue(client, kiosk).json
+    status = client.get(f"/api/v1/tickets/{ticket['public_id']}").json
+    assert status["label"] == ticket["label"] and status["position"] == 1
+
+
+def test_full_cycle_over_http(client, kiosk, clerk, open_counter, clock):
+    ticket = issue(client, kiosk).json
+    clock.advance(minutes=4)
+    called = client.post(f"/api/v1/counters/{open_counter}/next", headers=clerk)
+    assert called.status_code == 200 and called.json["id"] == ticket["id"]
+    assert called.json["counter"] == 1
+    for action, state in (("recall", "called"), ("start", "serving"), ("done", "done")):
+        clock.advance(seconds=20)
+        response = client.post(f"/api/v1/tickets/{ticket['id']}/{action}", headers=clerk)
+        assert response.status_code == 200 and response.json["state"] == state
+    assert client.post(f"/api/v1/counters/{open_counter}/next", headers=clerk).status_code == 204
+
+
+def test_no_show_and_cancel(client, kiosk, clerk, open_counter):
+    first, second = issue(client, kiosk).json, issue(client, kiosk).json
+    client.post(f"/api/v1/counters/{open_counter}/next", headers=clerk)
+    gone = client.post(f"/api/v1/tickets/{first['id']}/no-show", headers=clerk)
+    assert gone.json["state"] == "no_show"
+    cancelled = client.post(f"/api/v1/tickets/{second['id']}/cancel", headers=clerk)
+    assert cancelled.json["state"] == "cancelled"
+
+
+def test_transfer_over_http_keeps_the_label(client, kiosk, clerk, open_counter):
+    ticket = issue(client, kiosk).json
+    client.post(f"/api/v1/counters/{open_counter}/next", headers=clerk)
+    moved = client.post(f"/api/v1/tickets/{ticket['id']}/transfer",
+                        json={"service": "justice-no-conviction"}, headers=clerk)
+    assert moved.status_code == 200
+    assert moved.json["label"] == ticket["label"] and moved.json["state"] == "waiting"
+
+
+def test_call_specific_ticket_over_http(client, kiosk, clerk, open_counter):
+    issue(client, kiosk)
+    second = issue(client, kiosk).json
+    response = client.post(f"/api/v1/counters/{open_counter}/call",
+                           json={"ticket": second["id"], "reason": "elderly citizen"},
+                           headers=clerk)
+    assert response.status_code == 200 and response.json["out_of_order"] is True
+
+
+def test_staff_token_carries_role_and_counter(client, demo):
+    user = demo.clerks[2]
+    response = client.post("/api/v1/auth/token",
+                           json={"username": user["username"], "password": user["password"]})
+    assert response.json["role"] == "clerk"
+    assert response.json["counter_id"] == user["counter_id"]
+
+
+# --- bad input: 400 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "code", "field"), [
+    ({}, "missing_field", "service"),
+    ({"service": None}, "missing_field", "service"),
+    ({"service": 42}, "invalid_field", "service"),
+    ({"service": EXTRACT, "priority": "vip"}, "invalid_field", "priority"),
+    ({"service": EXTRACT, "priority": 1}, "invalid_field", "priority"),
+    ({"service": EXTRACT, "lang": "fr"}, "invalid_field", "lang"),
+])
+def test_bad_issue_fields_are_named(client, kiosk, body, code, field):
+    response = client.post(f"/api/v1/centers/{CENTER}/tickets", json=body, headers=kiosk)
+    assert_error(response, 400, code, field=field)
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"service"', "\xff\xfe"])
+def test_malformed_json_is_400(client, kiosk, raw):
+    response = client.post(f"/api/v1/centers/{CENTER}/tickets", data=raw.encode("latin-1"),
+                           headers={**kiosk, "Content-Type": "application/json"})
+    assert_error(response, 400, "bad_json")
+
+
+def test_call_needs_ticket_and_reason(client, clerk, open_counter):
+    url = f"/api/v1/counters/{open_counter}/call"
+    assert_error(client.post(url, json={"reason": "x"}, headers=clerk), 400, "missing_field",
+                 field="ticket")
+    assert_error(client.post(url, json={"ticket": 1}, headers=clerk), 400, "missing_field",
+                 field="reason")
+    assert_error(client.post(url, json={"ticket": "1", "reason": "x"}, headers=clerk), 400,
+                 "invalid_field", field="ticket")
+    assert_error(client.post(url, json={"ticket": True, "reason": "x"}, headers=clerk), 400,
+                 "invalid_field", field="ticket")
+
+
+def test_login_fields_are_checked(client):
+    assert_error(client.post("/api/v1/auth/token", json={"username": "x"}), 400,
+                 "missing_field", field="password")
+
+
+# --- unknown things: 404 ---------------------------------------------------------------
+
+
+def test_unknown_center_service_counter_ticket_are_404(client, kiosk, clerk):
+    assert_error(client.get("/api/v1/centers/NOPE/services"), 404, "center_not_found")
+    assert_error(client.get("/api/v1/centers/NOPE/snapshot"), 404, "center_not_found")
+    assert_error(issue(client, kiosk, "no-such-service"), 404, "service_not_found")
+    assert_error(client.post("/api/v1/counters/99999/next", headers=clerk), 404,
+                 "counter_not_found")
+    assert_error(client.post("/api/v1/tickets/99999/start", headers=clerk), 404,
+                 "ticket_not_found")
+    assert_error(client.get("/api/v1/tickets/not-a-public-id"), 404, "ticket_not_found")
+
+
+def test_unknown_route_and_method_are_json(client):
+    assert_error(client.get("/api/v1/nothing/here"), 404, "not_found")
+    assert_error(client.delete("/api/v1/centers"), 405, "method_not_allowed")
+    assert_error(client.post("/api/v1/counters/abc/next"), 404, "not_found")
+
+
+# --- auth: 401 and 403 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Bearer "},
+    {"Authorization": "Basic dXNlcjpwYXNz"},
+    {"Authorization": "Bearer dev_not-a-real-token"},
+    {"Authorization": "Bearer forged.token.value"},
+])
+def test_missing_or_bad_token_is_401(client, headers):
+    response = issue(client, headers)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] in {"token_required", "token_invalid"}
+
+
+def test_wrong_password_is_401(client, demo):
+    user = demo.clerks[0]
+    response = client.post("/api/v1/auth/token",
+                           json={"username": user["username"], "password": "wrong-password"})
+    assert_error(response, 401, "invalid_credentials")
+    response = client.post("/api/v1/auth/token", json={"username": "ghost", "password": "x"})
+    assert_error(response, 401, "invalid_credentials")
+
+
+def test_display_device_cannot_issue(client, demo):
+    response = issue(client, bearer(demo.device("display")["token"]))
+    assert_error(response, 403, "role_forbidden")
+
+
+def test_kiosk_cannot_call(client, kiosk, counter):
+    assert_error(client.post(f"/api/v1/counters/{counter}/next", headers=kiosk), 403,
+                 "role_forbidden")
+
+
+def test_kiosk_issues_only_in_its_center(client, kiosk):
+    response = client.post("/api/v1/centers/ALE/tickets", json={"service": EXTRACT},
+                           headers=kiosk)
+    assert_error(response, 403, "center_forbidden")
+
+
+def test_clerk_acts_only_in_their_center(client, rt, clerk):
+    from sqlalchemy import select
+
+    from server.models import Center, Counter
+
+    with rt.db.read() as session:
+        aleppo_counter = session.scalar(
+            select(Counter.id).join(Center, Center.id == Counter.center_id)
+            .where(Center.code == "ALE"))
+    assert_error(client.post(f"/api/v1/counters/{aleppo_counter}/open", headers=clerk), 403,
+                 "center_forbidden")
+
+
+def test_admin_may_act_in_every_center(client, rt, demo):
+    admin = login(client, demo.user("admin"))
+    response = client.post("/api/v1/centers/ALE/tickets", json={"service": EXTRACT},
+                           headers=admin)
+    assert response.status_code == 201 and response.json["center"] == "ALE"
+
+
+# --- wrong state: 409 ------------------------------------------------------------------
+
+
+def test_wrong_state_is_409_with_current_state(client, kiosk, clerk):
+    ticket = issue(client, kiosk).json
+    response = client.post(f"/api/v1/tickets/{ticket['id']}/done", headers=clerk)
+    assert_error(response, 409, "invalid_transition", state="waiting")
+
+
+def test_calling_at_a_closed_counter_is_409(client, kiosk, clerk, counter):
+    issue(client, kiosk)
+    assert_error(client.post(f"/api/v1/counters/{counter}/next", headers=clerk), 409,
+                 "counter_not_open", state="closed")
+
+
+def test_a_rejected_request_changes_nothing(client, kiosk, clerk):
+    before = client.get(f"/api/v1/centers/{CENTER}/snapshot").json
+    issue(client, kiosk, "no-such-service")
+    client.post("/api/v1/tickets/99999/done", headers=clerk)
+    after = client.get(f"/api/v1/centers/{CENTER}/snapshot").json
+    assert after == before

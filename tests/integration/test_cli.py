@@ -1,0 +1,137 @@
+"""The `taboor` command line: init, demo, users, devices and the audit."""
+
+import json
+
+from sqlalchemy import delete, select, update
+
+from server import operations as ops
+from server.auth import SYSTEM
+from server.models import Event
+from tests.conftest import bearer
+
+
+def test_init_is_idempotent(runner):
+    for _ in range(2):
+        result = runner.invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+        assert "database ready" in result.output
+
+
+def test_demo_json_has_clerks_for_every_counter_a_manager_admin_kiosk_display(runner, rt):
+    result = runner.invoke(args=["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    demo = json.loads(result.output)
+    assert demo["center"] == "DAM-MIDAN"
+    roles = [u["role"] for u in demo["users"]]
+    assert roles.count("admin") == 1 and roles.count("manager") == 1
+    clerks = [u for u in demo["users"] if u["role"] == "clerk"]
+    assert len({c["counter_id"] for c in clerks}) == len(clerks) >= 12
+    for user in demo["users"]:
+        assert set(user) >= {"username", "password", "role", "center", "counter_id"}
+    assert {d["kind"] for d in demo["devices"]} >= {"kiosk", "display"}
+
+
+def test_demo_again_gives_working_fresh_credentials(runner, app):
+    first = json.loads(runner.invoke(args=["demo", "--json"]).output)
+    second = json.loads(runner.invoke(args=["demo", "--json"]).output)
+    old_kiosk, new_kiosk = first["devices"][0]["token"], second["devices"][0]["token"]
+    assert old_kiosk != new_kiosk
+    client = app.test_client()
+    url = "/api/v1/centers/DAM-MIDAN/tickets"
+    body = {"service": "general-inquiry"}
+    assert client.post(url, json=body, headers=bearer(new_kiosk)).status_code == 201
+    app.extensions["taboor"].principals.clear()
+    assert client.post(url, json=body, headers=bearer(old_kiosk)).status_code == 401
+    clerk = second["users"][2]
+    login = client.post("/api/v1/auth/token",
+                        json={"username": clerk["username"], "password": clerk["password"]})
+    assert login.status_code == 200
+
+
+def test_user_add_then_login(runner, client):
+    result = runner.invoke(args=["user", "add", "hala", "--role", "clerk", "--center",
+                                 "DAM-QANAWAT", "--counter", "2", "--password", "s3cret-pass"])
+    assert result.exit_code == 0, result.output
+    response = client.post("/api/v1/auth/token",
+                           json={"username": "hala", "password": "s3cret-pass"})
+    assert response.status_code == 200 and response.json["role"] == "clerk"
+
+
+def test_user_add_refuses_bad_input_clearly(runner):
+    result = runner.invoke(args=["user", "add", "x", "--role", "clerk", "--center", "NOPE",
+                                 "--password", "long-enough"])
+    assert result.exit_code != 0 and "center_not_found" in result.output
+    result = runner.invoke(args=["user", "add", "y", "--role", "clerk", "--center",
+                                 "DAM-MIDAN", "--password", "short"])
+    assert result.exit_code != 0 and "at least 8" in result.output
+    runner.invoke(args=["user", "add", "z", "--role", "admin", "--password", "long-enough"])
+    result = runner.invoke(args=["user", "add", "z", "--role", "admin", "--password",
+                                 "long-enough"])
+    assert result.exit_code != 0 and "username_taken" in result.output
+
+
+def test_device_add_prints_a_working_token(runner, client):
+    result = runner.invoke(args=["device", "add", "--kind", "kiosk", "--center", "HOM",
+                                 "--name", "entrance"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().rsplit(" ", 1)[-1]
+    response = client.post("/api/v1/centers/HOM/tickets", json={"service": "general-inquiry"},
+                           headers=bearer(token))
+    assert response.status_code == 201
+
+
+def _some_events(rt):
+    cid = None
+    with rt.db.read() as session:
+        from server.models import Center, Counter
+
+        cid = session.scalar(select(Counter.id).join(Center, Center.id == Counter.center_id)
+                             .where(Center.code == "DAM-MIDAN", Counter.number == 1))
+    ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
+    for _ in range(3):
+        ops.issue(rt.db, "DAM-MIDAN", "civil-extract-individual", actor=SYSTEM, now=rt.now(),
+                  head_starts_s={})
+    ops.call_next(rt.db, cid, actor=SYSTEM, now=rt.now())
+
+
+def test_audit_verify_passes_on_an_intact_log(runner, rt):
+    _some_events(rt)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "DAM-MIDAN: intact" in result.output
+
+
+def _middle_ticket_event(rt):
+    with rt.db.read() as session:
+        return session.scalars(select(Event).where(Event.type == "ticket.issued")
+                               .order_by(Event.seq)).all()[1]
+
+
+def test_audit_verify_names_an_edited_event(runner, rt):
+    _some_events(rt)
+    target = _middle_ticket_event(rt)
+    with rt.db.write() as session:
+        session.execute(update(Event).where(Event.id == target.id)
+                        .values(data='{"label": "A-099"}'))
+    result = runner.invoke(args=["audit", "verify", "--center", "DAM-MIDAN"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {target.seq}" in result.output
+
+
+def test_audit_verify_names_a_deleted_event(runner, rt):
+    _some_events(rt)
+    target = _middle_ticket_event(rt)
+    with rt.db.write() as session:
+        session.execute(delete(Event).where(Event.id == target.id))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {target.seq}" in result.output
+
+
+def test_audit_verify_notices_the_newest_event_removed(runner, rt):
+    _some_events(rt)
+    with rt.db.write() as session:
+        newest = session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
+        session.execute(delete(Event).where(Event.id == newest.id))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"BROKEN at event {newest.seq}" in result.output

@@ -1,0 +1,76 @@
+"""Transactions on SQLite: group commit isolates callers; processes share one writer."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from server.db import _Job
+from server.domain.errors import NotFound
+from tests.conftest import settings_for
+
+
+def _insert(code: str, fail: bool = False):
+    def work(tx):
+        tx.run("INSERT INTO categories (code, name_ar, name_en) VALUES (:c, :c, :c)", {"c": code})
+        if fail:
+            raise NotFound("no such thing", code="thing_not_found")
+        return code
+
+    return work
+
+
+def _codes(rt) -> set[str]:
+    with rt.db.reading() as tx:
+        return {code for (code,) in tx.all("SELECT code FROM categories")}
+
+
+def test_a_failing_caller_in_a_shared_transaction_leaves_no_trace_and_others_commit(rt):
+    jobs = [_Job(_insert("g-one")), _Job(_insert("g-bad", fail=True)), _Job(_insert("g-two"))]
+    rt.db._queue.extend(jobs)
+    with rt.db._write_lock:
+        rt.db._run_batch()
+    assert [job.done for job in jobs] == [True, True, True]
+    assert jobs[0].result == "g-one" and jobs[2].result == "g-two"
+    assert isinstance(jobs[1].error, NotFound)
+    codes = _codes(rt)
+    assert {"g-one", "g-two"} <= codes and "g-bad" not in codes
+
+
+def test_atomic_returns_the_result_or_raises_the_callers_own_error(rt):
+    assert rt.db.atomic(_insert("solo")) == "solo"
+    with pytest.raises(NotFound):
+        rt.db.atomic(_insert("solo-bad", fail=True))
+    assert "solo" in _codes(rt) and "solo-bad" not in _codes(rt)
+
+
+WORKER = textwrap.dedent("""
+    import json, sys
+    from datetime import UTC, datetime
+    from server import create_app
+    from server.app import runtime
+    from server.auth import SYSTEM
+    from server import operations as ops
+    app = create_app(json.loads(sys.argv[1]))
+    with app.app_context():
+        rt = runtime()
+        numbers = [ops.issue(rt.db, "DAM-MIDAN", "general-inquiry", actor=SYSTEM,
+                             now=datetime.now(UTC), head_starts_s={}).body["number"]
+                   for _ in range(60)]
+    print(json.dumps(numbers))
+""")
+
+
+@pytest.mark.slow
+def test_two_server_processes_on_one_sqlite_file_number_without_gaps(app, tmp_path):
+    settings = json.dumps(settings_for(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, settings], stdout=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    numbers = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        numbers += json.loads(out)
+    assert sorted(numbers) == list(range(1, 181))

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests; prints its SQLAlchemy URL on the last line.
+#
+#   export TABOOR_TEST_POSTGRES_URL=$(bash tests/services/postgres.sh | tail -1)
+#
+# Installs the Debian package `postgresql` when it is missing (as root), then runs a
+# cluster of its own (not the package's "main" one) in /tmp/taboor-postgres-PORT:
+# listening on 127.0.0.1 only, trust authentication, durability off (fsync and
+# synchronous_commit) because its data is thrown away. A cluster left running by an
+# earlier run is reused; a stopped or broken one is recreated. Creates the role
+# `taboor` and the database `taboor_test` it owns. Progress goes to stderr, the URL alone
+# to stdout. Settings: TABOOR_PG_PORT (54329), TABOOR_PG_DIR (/tmp/taboor-postgres-PORT).
+# Stop it with: runuser -u postgres -- pg_ctl -D "$TABOOR_PG_DIR/data" stop -m fast
+set -euo pipefail
+
+port=${TABOOR_PG_PORT:-54329}
+base=${TABOOR_PG_DIR:-/tmp/taboor-postgres-$port}
+data=$base/data
+role=taboor
+database=taboor_test
+
+say() { echo "postgres.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+bindir() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && echo "$dir"
+}
+
+install_postgresql() {
+    [ "$(id -u)" = 0 ] || die "PostgreSQL is not installed; run as root to install it"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get install -y -q --no-install-recommends
+               -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    say "installing postgresql with apt-get"
+    # Refresh the package lists only when they do not know the package (a fresh machine),
+    # or when installing from the lists we have fails (stale lists).
+    if ! apt-cache show postgresql >/dev/null 2>&1; then
+        apt-get update -q >&2 </dev/null
+    fi
+    if ! "${apt[@]}" postgresql >&2 </dev/null; then
+        apt-get update -q >&2 </dev/null
+        "${apt[@]}" postgresql >&2 </dev/null
+    fi
+}
+
+bin=$(bindir) || { install_postgresql; bin=$(bindir) || die "no PostgreSQL server binaries"; }
+
+# As root the server runs as the `postgres` user (it refuses to run as root).
+if [ "$(id -u)" = 0 ]; then
+    owner=postgres
+    getent passwd "$owner" >/dev/null || die "no user $owner (is postgresql-common installed?)"
+    as_owner() { (cd / && runuser -u "$owner" -- "$@"); }
+else
+    owner=$(id -un)
+    as_owner() { "$@"; }
+fi
+pg_ctl() { as_owner "$bin/pg_ctl" -D "$data" "$@"; }
+psql_admin() {
+    "$bin/psql" -X -q -w -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+        -tA "$@"
+}
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+mkdir -p "$base"
+[ "$(id -u)" = 0 ] && chown "$owner": "$base"
+# One run at a time sets the cluster up (parallel test runs share it).
+exec 9>"$base/setup.lock"
+flock -w 120 9 || die "timed out waiting for another run's setup ($base/setup.lock)"
+
+if pg_ctl status >/dev/null 2>&1 && "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -t 10 \
+        && psql_admin -c 'SELECT 1' </dev/null >/dev/null 2>&1; then
+    say "reusing the cluster running in $data on port $port"
+else
+    # Not running (or not answering): it is ours and disposable, so start afresh.
+    pg_ctl stop -m immediate >/dev/null 2>&1 || true
+    if port_in_use; then
+        die "port $port is taken by another program; set TABOOR_PG_PORT to a free port"
+    fi
+    say "creating a cluster in $data on port $port"
+    rm -rf "$data"
+    as_owner "$bin/initdb" -D "$data" --username=postgres --auth=trust --encoding=UTF8 \
+        --no-locale --no-sync --no-instructions >"$base/initdb.log" 2>&1 \
+        || { cat "$base/initdb.log" >&2; die "initdb failed"; }
+    cat >>"$data/postgresql.conf" <<EOF
+
+# taboor test cluster (tests/services/postgres.sh): disposable, so no durability.
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$data'
+max_connections = 300
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+    if ! pg_ctl start -w -t 60 -l "$base/server.log" >/dev/null; then
+        tail -n 30 "$base/server.log" >&2 || true
+        die "the server did not start (log: $base/server.log)"
+    fi
+fi
+
+psql_admin <<SQL >/dev/null
+SELECT 'CREATE ROLE $role LOGIN'
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') \gexec
+SELECT 'CREATE DATABASE $database OWNER $role'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$database') \gexec
+SQL
+
+echo "postgresql+psycopg://$role@127.0.0.1:$port/$database"
