@@ -115,21 +115,32 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3, help="Fresh server each time.")
     args = parser.parse_args()
-    with taboor_server() as (base, demo):
-        kiosk = next(d for d in demo["devices"] if d["kind"] == "kiosk")["token"]
-        issue = bench_issue(base, kiosk, demo["center"], args.clients, args.seconds)
-        call = bench_call_next(base, demo, args.calls)
-    print(f"machine: {os.cpu_count()} cores; SQLite, synchronous=FULL (the default)")
+    sync = os.environ.get("TABOOR_SQLITE_SYNCHRONOUS", "FULL (the default)")
+    print(f"machine: {os.cpu_count()} cores; SQLite, synchronous={sync}")
+    rates = []
+    for run in range(1, args.repeat + 1):
+        with taboor_server() as (base, demo):
+            kiosk = next(d for d in demo["devices"] if d["kind"] == "kiosk")["token"]
+            issue = bench_issue(base, kiosk, demo["center"], args.clients, args.seconds)
+            call = bench_call_next(base, demo, args.calls)
+        rates.append(issue["per_s"])
+        print(
+            f"run {run}: issue over HTTP, {args.clients} concurrent kiosks, "
+            f"{args.seconds:.0f} s: {issue['requests']} tickets, {issue['per_s']:.0f} tickets/s, "
+            f"p50 {issue['p50_ms']:.1f} ms, p99 {issue['p99_ms']:.1f} ms, "
+            f"max {issue['max_ms']:.1f} ms, statuses {issue['statuses']}"
+        )
+        print(
+            f"run {run}: call next (one clerk, {call['calls']} calls): "
+            f"p50 {call['p50_ms']:.1f} ms, p99 {call['p99_ms']:.1f} ms, "
+            f"max {call['max_ms']:.1f} ms"
+        )
+    rates.sort()
     print(
-        f"issue over HTTP, {args.clients} concurrent kiosks, {args.seconds:.0f} s: "
-        f"{issue['requests']} tickets, {issue['per_s']:.0f} tickets/s, "
-        f"p50 {issue['p50_ms']:.1f} ms, p99 {issue['p99_ms']:.1f} ms, "
-        f"max {issue['max_ms']:.1f} ms, statuses {issue['statuses']}"
-    )
-    print(
-        f"call next (one clerk, {call['calls']} calls, queue from the issue run): "
-        f"p50 {call['p50_ms']:.1f} ms, p99 {call['p99_ms']:.1f} ms, max {call['max_ms']:.1f} ms"
+        f"issue throughput over {args.repeat} runs: median {rates[len(rates) // 2]:.0f}/s, "
+        f"min {rates[0]:.0f}/s, max {rates[-1]:.0f}/s"
     )
 
 

@@ -18,6 +18,7 @@ from server.operations import Outcome
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _MISSING = object()
+MAX_ID = 2**63 - 1  # the largest id a database integer column holds
 
 
 def _body() -> dict[str, Any]:
@@ -49,6 +50,8 @@ def _field(
         return default
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InvalidInput(f"{name} must be a {kind.__name__}", field=name)
+    if kind is int and not 0 < value <= MAX_ID:
+        raise InvalidInput(f"{name} must be between 1 and {MAX_ID}", field=name)
     return value
 
 
@@ -168,7 +171,7 @@ def ticket(public_id: str):
         return jsonify(queries.ticket_by_public_id(tx, public_id))
 
 
-@bp.post("/counters/<int:counter_id>/next")
+@bp.post("/counters/<id:counter_id>/next")
 def call_next(counter_id: int):
     """Call the next ticket for this counter (204 when nobody waits)."""
     actor = _actor()
@@ -177,7 +180,7 @@ def call_next(counter_id: int):
     return _answer(operations.call_next(rt.db, counter_id, actor=actor, now=rt.now()))
 
 
-@bp.post("/counters/<int:counter_id>/call")
+@bp.post("/counters/<id:counter_id>/call")
 def call_ticket(counter_id: int):
     """Call a specific waiting ticket, with a reason; flagged when out of order."""
     actor = _actor()
@@ -201,19 +204,19 @@ def _counter_state(counter_id: int, state: str):
     )
 
 
-@bp.post("/counters/<int:counter_id>/open")
+@bp.post("/counters/<id:counter_id>/open")
 def open_counter(counter_id: int):
     """Open a counter: it starts taking tickets."""
     return _counter_state(counter_id, operations.CounterState.OPEN)
 
 
-@bp.post("/counters/<int:counter_id>/pause")
+@bp.post("/counters/<id:counter_id>/pause")
 def pause_counter(counter_id: int):
     """Pause a counter (a break): it takes no tickets until opened again."""
     return _counter_state(counter_id, operations.CounterState.PAUSED)
 
 
-@bp.post("/counters/<int:counter_id>/close")
+@bp.post("/counters/<id:counter_id>/close")
 def close_counter(counter_id: int):
     """Close a counter for the day."""
     return _counter_state(counter_id, operations.CounterState.CLOSED)
@@ -229,37 +232,37 @@ def _ticket_action(ticket_id: int, action: Action):
     )
 
 
-@bp.post("/tickets/<int:ticket_id>/recall")
+@bp.post("/tickets/<id:ticket_id>/recall")
 def recall(ticket_id: int):
     """Call a called ticket again (announced again)."""
     return _ticket_action(ticket_id, Action.RECALL)
 
 
-@bp.post("/tickets/<int:ticket_id>/start")
+@bp.post("/tickets/<id:ticket_id>/start")
 def start(ticket_id: int):
     """The citizen arrived at the counter: service starts."""
     return _ticket_action(ticket_id, Action.START)
 
 
-@bp.post("/tickets/<int:ticket_id>/done")
+@bp.post("/tickets/<id:ticket_id>/done")
 def done(ticket_id: int):
     """Service finished."""
     return _ticket_action(ticket_id, Action.FINISH)
 
 
-@bp.post("/tickets/<int:ticket_id>/no-show")
+@bp.post("/tickets/<id:ticket_id>/no-show")
 def no_show(ticket_id: int):
     """The called citizen did not come."""
     return _ticket_action(ticket_id, Action.NO_SHOW)
 
 
-@bp.post("/tickets/<int:ticket_id>/cancel")
+@bp.post("/tickets/<id:ticket_id>/cancel")
 def cancel(ticket_id: int):
     """Cancel a waiting or called ticket."""
     return _ticket_action(ticket_id, Action.CANCEL)
 
 
-@bp.post("/tickets/<int:ticket_id>/transfer")
+@bp.post("/tickets/<id:ticket_id>/transfer")
 def transfer(ticket_id: int):
     """Send the ticket to another service, keeping its place in line."""
     actor = _actor()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
 
 from config import Settings, load_settings
 from config.settings import ensure_secret_key
@@ -37,6 +38,12 @@ class Runtime:
         return self.clock()
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a URL: 1 to 18 digits, so it always fits a 64-bit column."""
+
+    regex = r"[1-9]\d{0,17}"
+
+
 def runtime() -> Runtime:
     return current_app.extensions["taboor"]
 
@@ -60,6 +67,8 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
     )
 
     from server import api, cli, errors
+
+    app.url_map.converters["id"] = IdConverter
 
     errors.init_app(app)
     cli.init_app(app)

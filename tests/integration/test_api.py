@@ -282,3 +282,20 @@ def test_a_rejected_request_changes_nothing(client, kiosk, clerk):
     client.post("/api/v1/tickets/99999/done", headers=clerk)
     after = client.get(f"/api/v1/centers/{CENTER}/snapshot").json
     assert after == before
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/tickets/99999999999999999999999/start",
+    "/api/v1/counters/99999999999999999999999/next",
+    "/api/v1/counters/0/next",
+    "/api/v1/tickets/-1/done",
+])
+def test_ids_out_of_range_in_the_path_are_404_not_500(client, clerk, url):
+    assert client.post(url, headers=clerk).status_code == 404
+
+
+@pytest.mark.parametrize("ticket", [10**30, 0, -5])
+def test_ids_out_of_range_in_the_body_are_400(client, clerk, open_counter, ticket):
+    response = client.post(f"/api/v1/counters/{open_counter}/call",
+                           json={"ticket": ticket, "reason": "x"}, headers=clerk)
+    assert_error(response, 400, "invalid_field", field="ticket")

@@ -94,7 +94,8 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
-    if ! pg_ctl start -w -t 60 -l "$base/server.log" >/dev/null; then
+    # 9>&-: the server must not inherit (and hold forever) the setup lock.
+    if ! pg_ctl start -w -t 60 -l "$base/server.log" >/dev/null 9>&-; then
         tail -n 30 "$base/server.log" >&2 || true
         die "the server did not start (log: $base/server.log)"
     fi
