@@ -144,19 +144,24 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One write transaction on a bare DB-API connection (the hot path)."""
-        with self._write_lock or nullcontext():
-            raw = self.engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                if self.dialect == "sqlite":
-                    cursor.execute("BEGIN IMMEDIATE")
-                yield Tx(cursor, postgres=self.dialect == "postgresql")
-                raw.commit()
-            except BaseException:
-                raw.rollback()
-                raise
-            finally:
-                raw.close()
+        with self._write_lock or nullcontext(), self._begin() as tx:
+            yield tx
+
+    @contextmanager
+    def _begin(self) -> Iterator[Tx]:
+        """Begin on a pooled DB-API connection; commit on success, else roll back."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if self.dialect == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            yield Tx(cursor, postgres=self.dialect == "postgresql")
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
 
     def atomic(self, work: Callable[[Tx], T]) -> T:
         """Run `work` in a write transaction and return its result once committed.
@@ -186,29 +191,24 @@ class Database:
         with self._queue_lock:
             batch = list(self._queue)
             self._queue.clear()
-        raw = self.engine.raw_connection()
         try:
-            cursor = raw.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            tx = Tx(cursor, postgres=False)
+            with self._begin() as tx:
+                for job in batch:
+                    tx.cursor.execute("SAVEPOINT job")
+                    try:
+                        job.result = job.work(tx)
+                    except Exception as exc:  # the job's own failure, for its caller
+                        tx.cursor.execute("ROLLBACK TO job")
+                        job.error = exc
+                    tx.cursor.execute("RELEASE job")
+        except Exception as exc:  # the commit itself failed: nobody's work is kept
             for job in batch:
-                cursor.execute("SAVEPOINT job")
-                try:
-                    job.result = job.work(tx)
-                except Exception as exc:  # the job's own failure, reported to its caller
-                    cursor.execute("ROLLBACK TO job")
-                    job.error = exc
-                cursor.execute("RELEASE job")
-            raw.commit()
-        except BaseException as exc:
-            raw.rollback()
-            failure = exc if isinstance(exc, Exception) else RuntimeError("transaction interrupted")
+                job.result, job.error = None, exc
+        except BaseException:
             for job in batch:
-                job.result, job.error = None, failure
-            if failure is not exc:
-                raise
+                job.result, job.error = None, RuntimeError("transaction interrupted")
+            raise
         finally:
-            raw.close()
             for job in batch:
                 job.done = True
 
