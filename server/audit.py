@@ -11,13 +11,7 @@ from server.domain import chain
 from server.models import Center, Event
 
 
-def _records(session: Session, center: Center) -> Iterator[dict[str, object]]:
-    rows = session.execute(
-        select(Event)
-        .where(Event.center_id == center.id)
-        .order_by(Event.seq)
-        .execution_options(yield_per=2000)
-    ).scalars()
+def _records(center: Center, rows: Iterator[Event]) -> Iterator[dict[str, object]]:
     for event in rows:
         yield {
             "center": center.code,
@@ -36,7 +30,16 @@ def _records(session: Session, center: Center) -> Iterator[dict[str, object]]:
 
 def verify_center(session: Session, center: Center) -> chain.ChainBreak | None:
     """The first break in the center's chain, or None when it is intact."""
-    return chain.verify(_records(session, center), head_seq=center.event_seq)
+    rows = session.execute(
+        select(Event)
+        .where(Event.center_id == center.id)
+        .order_by(Event.seq)
+        .execution_options(yield_per=2000)
+    ).scalars()
+    try:
+        return chain.verify(_records(center, rows), head_seq=center.event_seq)
+    finally:
+        rows.close()  # verify stops at the first break; release the server-side cursor
 
 
 def verify_all(

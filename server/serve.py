@@ -22,7 +22,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # older gunicorn lacks some (control socket)
+                self.cfg.set(key, value)
 
     def load(self) -> Flask:
         return self.application
@@ -46,5 +47,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 64) -> None:
             "graceful_timeout": 10,
             "accesslog": None,
             "errorlog": "-",
+            # No control socket in $HOME: two Taboor instances must not share one.
+            "control_socket_disable": True,
         },
     ).run()

@@ -73,8 +73,14 @@ if pg_ctl status >/dev/null 2>&1 && "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"
         && psql_admin -c 'SELECT 1' </dev/null >/dev/null 2>&1; then
     say "reusing the cluster running in $data on port $port"
 else
-    # Not running (or not answering): it is ours and disposable, so start afresh.
-    pg_ctl stop -m immediate >/dev/null 2>&1 || true
+    # Not running (or not answering): it is ours and disposable, so start afresh. Stop
+    # a postmaster only if it really serves our data folder (a stale postmaster.pid may
+    # name a process id that now belongs to another program).
+    pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$data"; then
+        pg_ctl stop -m immediate -t 10 >/dev/null 2>&1 || kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+    fi
     if port_in_use; then
         die "port $port is taken by another program; set TABOOR_PG_PORT to a free port"
     fi
