@@ -33,7 +33,10 @@ def error_response(status: int, code: str, message: str, **details: object):
 def init_app(app: Flask) -> None:
     @app.errorhandler(TaboorError)
     def taboor_error(exc: TaboorError):
-        return error_response(exc.status, **exc.to_dict())
+        response = error_response(exc.status, **exc.to_dict())
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -214,6 +214,7 @@ def test_missing_or_bad_token_is_401(client, headers):
     response = issue(client, headers)
     assert response.status_code == 401
     assert response.json["error"]["code"] in {"token_required", "token_invalid"}
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_wrong_password_is_401(client, demo):
