@@ -1,4 +1,8 @@
-"""Engine and transactions. Operations write through `Database.write()`, reads use `read()`.
+"""Engine and transactions.
+
+The ticket use cases write through `Database.atomic()` and read through `reading()`, on
+bare DB-API cursors (see server/store.py); catalog, accounts and the CLI use ORM sessions
+from `write()` and `read()`.
 
 On SQLite every write transaction starts with BEGIN IMMEDIATE: it takes the database's
 single write lock up front (waiting up to the busy timeout), so a transaction never
@@ -142,12 +146,6 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """One write transaction on a bare DB-API connection (the hot path)."""
-        with self._write_lock or nullcontext(), self._begin() as tx:
-            yield tx
-
-    @contextmanager
     def _begin(self) -> Iterator[Tx]:
         """Begin on a pooled DB-API connection; commit on success, else roll back."""
         raw = self.engine.raw_connection()
@@ -173,8 +171,8 @@ class Database:
         (and, with synchronous=FULL, one fsync) then serves a whole batch, which is
         what lets a busy center's kiosks be fast and durable at the same time.
         """
-        if self._write_lock is None:
-            with self.transaction() as tx:
+        if self._write_lock is None:  # PostgreSQL: row locks, no global writer
+            with self._begin() as tx:
                 return work(tx)
         job = _Job(work)
         with self._queue_lock:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -190,13 +190,20 @@ def find_ticket(tx: Tx, ticket_id: int, *, lock: bool = False) -> TicketRow:
     return TicketRow(*values)
 
 
-def find_counter(tx: Tx, counter_id: int, *, lock: bool = False) -> tuple:
+class CounterRow(NamedTuple):
+    id: int
+    center_id: int
+    number: int
+    state: str
+
+
+def find_counter(tx: Tx, counter_id: int, *, lock: bool = False) -> CounterRow:
     if lock and tx.postgres:
         tx.run(_LOCK_COUNTER, {"id": counter_id})
     counter = tx.one(_COUNTER, {"id": counter_id})
     if counter is None:
         raise NotFound(f"no counter {counter_id}", code="counter_not_found")
-    return counter
+    return CounterRow(*counter)
 
 
 def get_center(session: Session, code: str) -> Center:
@@ -253,14 +260,14 @@ def ticket_view(tx: Tx, ticket: TicketRow) -> dict[str, object]:
     }
 
 
-def counter_view(tx: Tx, counter: tuple) -> dict[str, object]:
-    """A counter (id, center_id, number, state) with its services and current ticket."""
-    current = tx.one(_COUNTER_CURRENT, {"id": counter[0]})
+def counter_view(tx: Tx, counter: CounterRow) -> dict[str, object]:
+    """A counter with its services and current ticket."""
+    current = tx.one(_COUNTER_CURRENT, {"id": counter.id})
     return {
-        "id": counter[0],
-        "number": counter[2],
-        "state": counter[3],
-        "services": [code for (code,) in tx.all(_COUNTER_SERVICE_CODES, {"id": counter[0]})],
+        "id": counter.id,
+        "number": counter.number,
+        "state": counter.state,
+        "services": [code for (code,) in tx.all(_COUNTER_SERVICE_CODES, {"id": counter.id})],
         "ticket": None if current is None else current[1],
         "ticket_id": None if current is None else current[0],
     }
@@ -449,26 +456,26 @@ def issue(
     return db.atomic(work)
 
 
-def _require_free(tx: Tx, counter: tuple) -> None:
-    busy = tx.one(_COUNTER_CURRENT, {"id": counter[0]})
+def _require_free(tx: Tx, counter: CounterRow) -> None:
+    busy = tx.one(_COUNTER_CURRENT, {"id": counter.id})
     if busy is not None:
         raise Conflict(
-            f"counter {counter[2]} still has {busy[1]}; finish it first",
+            f"counter {counter.number} still has {busy[1]}; finish it first",
             code="counter_busy",
             ticket=busy[1],
         )
 
 
-def _counter_for_call(tx: Tx, counter_id: int, actor: Principal) -> tuple:
-    """The counter (id, center_id, number, state) if the actor may call there now."""
+def _counter_for_call(tx: Tx, counter_id: int, actor: Principal) -> CounterRow:
+    """The counter if the actor may call there now."""
     require_role(actor, *STAFF_AT_COUNTER)
     counter = find_counter(tx, counter_id, lock=True)
-    require_center(actor, counter[1])
-    if counter[3] != CounterState.OPEN:
+    require_center(actor, counter.center_id)
+    if counter.state != CounterState.OPEN:
         raise Conflict(
-            f"counter {counter[2]} is {counter[3]}; open it first",
+            f"counter {counter.number} is {counter.state}; open it first",
             code="counter_not_open",
-            state=counter[3],
+            state=counter.state,
         )
     _require_free(tx, counter)
     return counter
@@ -484,14 +491,14 @@ def _called(counter_id: int, actor: Principal, now: datetime) -> dict[str, objec
     }
 
 
-def _claim_next(tx: Tx, counter: tuple, actor: Principal, now: datetime) -> int | None:
+def _claim_next(tx: Tx, counter: CounterRow, actor: Principal, now: datetime) -> int | None:
     """Atomically take the next waiting ticket (the calling rule) and mark it called."""
-    params = {"center_id": counter[1], "counter_id": counter[0]}
+    params = {"center_id": counter.center_id, "counter_id": counter.id}
     if tx.postgres:
         # Concurrent clerks skip each other's locked rows instead of queueing behind them.
         ticket_id = tx.scalar(_NEXT_WAITING + " FOR UPDATE SKIP LOCKED", params)
         if ticket_id is not None:
-            _update_ticket(tx, ticket_id, _called(counter[0], actor, now))
+            _update_ticket(tx, ticket_id, _called(counter.id, actor, now))
         return ticket_id
     # SQLite: one conditional UPDATE. BEGIN IMMEDIATE already serialises writers; the
     # state condition would keep the claim correct even without it.
@@ -527,22 +534,24 @@ def call_ticket(
     def work(tx: Tx) -> Outcome:
         counter = _counter_for_call(tx, counter_id, actor)
         ticket = find_ticket(tx, ticket_id, lock=True)
-        if ticket.center_id != counter[1]:
+        if ticket.center_id != counter.center_id:
             raise NotFound(f"no ticket {ticket_id} in this center", code="ticket_not_found")
-        served = [sid for (sid,) in tx.all(_COUNTER_SERVICE_IDS, {"id": counter[0]})]
+        served = [sid for (sid,) in tx.all(_COUNTER_SERVICE_IDS, {"id": counter.id})]
         if ticket.service_id not in served:
             raise Conflict(
-                f"counter {counter[2]} does not serve this ticket's service",
+                f"counter {counter.number} does not serve this ticket's service",
                 code="service_not_served",
             )
         transition(ticket.state, Action.CALL)
-        next_id = tx.scalar(_NEXT_WAITING, {"center_id": counter[1], "counter_id": counter[0]})
+        next_id = tx.scalar(
+            _NEXT_WAITING, {"center_id": counter.center_id, "counter_id": counter.id}
+        )
         out_of_order = next_id != ticket.id
         _update_ticket(
             tx,
             ticket.id,
             {
-                **_called(counter[0], actor, now),
+                **_called(counter.id, actor, now),
                 "out_of_order": out_of_order,
                 "call_reason": reason,
             },
@@ -676,13 +685,13 @@ def set_counter_state(
 
     def work(tx: Tx) -> Outcome:
         counter = find_counter(tx, counter_id, lock=True)
-        require_center(actor, counter[1])
+        require_center(actor, counter.center_id)
         if state != CounterState.OPEN:
             _require_free(tx, counter)
         tx.run(
-            "UPDATE counters SET state = :state WHERE id = :id", {"state": state, "id": counter[0]}
+            "UPDATE counters SET state = :state WHERE id = :id", {"state": state, "id": counter.id}
         )
-        center_id, center_code = tx.one(_CENTER_BY_ID, {"id": counter[1]})  # type: ignore[misc]
+        center_id, center_code = tx.one(_CENTER_BY_ID, {"id": counter.center_id})  # type: ignore[misc]
         seq = append_event(
             tx,
             center_id,
@@ -690,10 +699,10 @@ def set_counter_state(
             "counter.changed",
             actor=actor,
             now=now,
-            counter_id=counter[0],
-            data={"number": counter[2], "from": counter[3], "to": state},
+            counter_id=counter.id,
+            data={"number": counter.number, "from": counter.state, "to": state},
         )
-        view = counter_view(tx, find_counter(tx, counter[0]))
+        view = counter_view(tx, find_counter(tx, counter.id))
         payload = {"center": center_code, "seq": seq, "counter": view}
         return Outcome(view, [Published("counter.changed", payload)])
 

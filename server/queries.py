@@ -6,7 +6,7 @@ import json
 
 from server.domain.errors import NotFound
 from server.domain.estimates import estimate_wait_s
-from server.operations import counter_view, find_ticket, iso, ticket_view
+from server.operations import CounterRow, counter_view, find_ticket, iso, ticket_view
 from server.store import Tx
 
 _CENTER_COLUMNS = (
@@ -89,7 +89,7 @@ def list_counters(tx: Tx, code: str) -> list[dict[str, object]]:
         "SELECT id, center_id, number, state FROM counters WHERE center_id = :id ORDER BY number",
         {"id": center["id"]},
     )
-    return [counter_view(tx, row) for row in rows]
+    return [counter_view(tx, CounterRow(*row)) for row in rows]
 
 
 _NOW_SERVING = """
