@@ -125,7 +125,7 @@ def center(center: str):
 def services(center: str):
     """A center's services with how many wait and the estimated wait."""
     with runtime().db.reading() as tx:
-        return jsonify(queries.list_services(tx, center))
+        return jsonify(queries.list_services(tx, center, runtime().now()))
 
 
 @bp.get("/centers/<center>/counters")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -24,7 +24,7 @@ from server.db import Database
 from server.domain import chain
 from server.domain.calling import effective_time
 from server.domain.errors import Conflict, InvalidInput, NotFound
-from server.domain.estimates import estimate_wait_s
+from server.domain.estimator import WINDOW, Estimate, counter_share, estimate_wait
 from server.domain.numbering import business_day, label
 from server.domain.tickets import Action, Channel, Priority, TicketState, transition
 from server.models import Center
@@ -59,7 +59,7 @@ class Outcome:
 # --- SQL -----------------------------------------------------------------------------
 
 _CENTER_AND_SERVICE = """
-SELECT c.id, c.code, c.timezone, c.options, s.id, s.prefix, s.avg_service_s
+SELECT c.id, c.code, c.timezone, c.options, s.id, s.prefix, s.avg_service_s, s.min_service_s
 FROM centers c
 LEFT JOIN services s ON s.center_id = c.id AND s.code = :service AND s.active = :yes
 WHERE c.code = :center"""
@@ -82,22 +82,30 @@ _TICKET_COLUMNS = (
 )  # fmt: skip
 _TICKET = f"""
 SELECT {", ".join("t." + c for c in _TICKET_COLUMNS)},
-    s.code, s.avg_service_s, c.code, k.number
+    s.code, s.avg_service_s, s.min_service_s, c.code, k.number
 FROM tickets t
 JOIN services s ON s.id = t.service_id
 JOIN centers c ON c.id = t.center_id
 LEFT JOIN counters k ON k.id = t.counter_id
 WHERE t.id = :id"""
 _LOCK_TICKET = "SELECT id FROM tickets WHERE id = :id FOR UPDATE"
-# People ahead in the ticket's service by the calling rule, and the open counters
-# that serve the service: one round trip.
-_QUEUE = """
-SELECT
-  (SELECT count(*) FROM tickets
-   WHERE center_id = :center_id AND state = 'waiting' AND service_id = :service_id
-     AND (effective_at, id) < (:effective_at, :id)),
-  (SELECT count(*) FROM counter_services cs JOIN counters k ON k.id = cs.counter_id
-   WHERE cs.service_id = :service_id AND k.state = 'open')"""
+# People ahead in the ticket's service by the calling rule, and all who wait for it.
+_AHEAD = """
+SELECT sum(CASE WHEN (effective_at, id) < (:effective_at, :id) THEN 1 ELSE 0 END), count(*)
+FROM tickets
+WHERE center_id = :center_id AND state = 'waiting' AND service_id = :service_id"""
+# For each open counter serving the service: how many wait for any of its services.
+_OPEN_COUNTER_QUEUES = """
+SELECT (SELECT count(*) FROM tickets t JOIN counter_services c2 ON c2.service_id = t.service_id
+        WHERE c2.counter_id = cs.counter_id AND t.center_id = k.center_id
+          AND t.state = 'waiting')
+FROM counter_services cs JOIN counters k ON k.id = cs.counter_id
+WHERE cs.service_id = :service_id AND k.state = 'open'"""
+# The service's latest completions of the business day (call -> done).
+_RECENT_DONE = f"""
+SELECT called_at, finished_at FROM tickets
+WHERE service_id = :service_id AND day = :day AND state = 'done' AND called_at IS NOT NULL
+ORDER BY finished_at DESC LIMIT {WINDOW}"""
 _COUNTER = "SELECT id, center_id, number, state FROM counters WHERE id = :id"
 _LOCK_COUNTER = "SELECT id FROM counters WHERE id = :id FOR UPDATE"
 _COUNTER_SERVICE_IDS = (
@@ -171,6 +179,7 @@ class TicketRow:
     out_of_order: bool
     service_code: str
     avg_service_s: int
+    min_service_s: int
     center_code: str
     counter_number: int | None
 
@@ -221,13 +230,21 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
+def recent_handling(rows: Sequence[tuple], tx: Tx) -> list[float]:
+    """Call -> done seconds from (called_at, finished_at) rows newest first, oldest first."""
+    spans = []
+    for called, finished in reversed(rows):
+        spans.append((tx.read_time(finished) - tx.read_time(called)).total_seconds())
+    return spans
+
+
 def ticket_view(tx: Tx, ticket: TicketRow) -> dict[str, object]:
     """A ticket as the public contract describes it."""
     ahead: int | None = None
-    wait: int | None = None
+    estimate: Estimate | None = None
     if ticket.state == TicketState.WAITING:
-        ahead, open_counters = tx.one(
-            _QUEUE,
+        ahead, waiting = tx.one(
+            _AHEAD,
             {
                 "center_id": ticket.center_id,
                 "service_id": ticket.service_id,
@@ -235,7 +252,17 @@ def ticket_view(tx: Tx, ticket: TicketRow) -> dict[str, object]:
                 "id": ticket.id,
             },
         )  # type: ignore[misc]
-        wait = estimate_wait_s(ahead, ticket.avg_service_s, open_counters)
+        queues = tx.all(_OPEN_COUNTER_QUEUES, {"service_id": ticket.service_id})
+        estimate = estimate_wait(
+            ahead,
+            [counter_share(waiting, at_counter) for (at_counter,) in queues],
+            recent_handling(
+                tx.all(_RECENT_DONE, {"service_id": ticket.service_id, "day": tx.day(ticket.day)}),
+                tx,
+            ),
+            ticket.avg_service_s,
+            min_plausible_s=ticket.min_service_s,
+        )
     return {
         "id": ticket.id,
         "public_id": ticket.public_id,
@@ -247,7 +274,8 @@ def ticket_view(tx: Tx, ticket: TicketRow) -> dict[str, object]:
         "priority": ticket.priority,
         "position": None if ahead is None else ahead + 1,
         "ahead": ahead,
-        "estimated_wait_s": wait,
+        "estimated_wait_s": None if estimate is None else estimate.wait_s,
+        "estimate": None if estimate is None else estimate.to_dict(),
         "counter": ticket.counter_number,
         "counter_id": ticket.counter_id,
         "issued_at": iso(ticket.issued_at),
@@ -403,7 +431,7 @@ def issue(
         )
         if found is None:
             raise NotFound(f"no center {center_code!r}", code="center_not_found")
-        center_id, _, timezone, options, service_id, prefix, avg_service_s = found
+        center_id, _, timezone, options, service_id, prefix, avg_s, min_s = found
         require_center(actor, center_id)
         if service_id is None:
             raise NotFound(
@@ -442,7 +470,7 @@ def issue(
         ticket = TicketRow(
             ticket_id, public_id, center_id, service_id, day, number, ticket_label,
             priority.value, TicketState.WAITING.value, None, now, effective_at, None, None,
-            None, 0, False, service_code, avg_service_s, center_code, None,
+            None, 0, False, service_code, avg_s, min_s, center_code, None,
         )  # fmt: skip
         return _ticket_outcome(
             tx,

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from datetime import date, datetime
 
 from server.domain.errors import NotFound
-from server.domain.estimates import estimate_wait_s
-from server.operations import CounterRow, counter_view, find_ticket, iso, ticket_view
+from server.domain.estimator import WINDOW, counter_share, estimate_wait
+from server.domain.numbering import business_day
+from server.operations import (
+    CounterRow,
+    counter_view,
+    find_ticket,
+    iso,
+    recent_handling,
+    ticket_view,
+)
 from server.store import Tx
 
 _CENTER_COLUMNS = (
@@ -46,39 +56,79 @@ def _waiting_by_service(tx: Tx, center_id: int) -> dict[int, int]:
     ))  # fmt: skip
 
 
-def _open_counters_by_service(tx: Tx, center_id: int) -> dict[int, int]:
-    return dict(tx.all(
-        "SELECT cs.service_id, count(*) FROM counter_services cs "
-        "JOIN counters k ON k.id = cs.counter_id "
-        "WHERE k.center_id = :id AND k.state = 'open' GROUP BY cs.service_id", {"id": center_id},
-    ))  # fmt: skip
+def _open_shares_by_service(
+    tx: Tx, center_id: int, waiting: dict[int, int]
+) -> dict[int, list[float]]:
+    """For each service: the share of each open counter serving it a newcomer would get."""
+    served: dict[int, list[int]] = defaultdict(list)
+    for counter_id, service_id in tx.all(
+        "SELECT cs.counter_id, cs.service_id FROM counter_services cs "
+        "JOIN counters k ON k.id = cs.counter_id WHERE k.center_id = :id AND k.state = 'open'",
+        {"id": center_id},
+    ):
+        served[counter_id].append(service_id)
+    shares: dict[int, list[float]] = defaultdict(list)
+    for services in served.values():
+        at_counter = sum(waiting.get(sid, 0) for sid in services) + 1
+        for sid in services:
+            shares[sid].append(counter_share(waiting.get(sid, 0) + 1, at_counter))
+    return shares
+
+
+_RECENT_DONE_BY_SERVICE = f"""
+SELECT service_id, called_at, finished_at FROM (
+  SELECT service_id, called_at, finished_at,
+    row_number() OVER (PARTITION BY service_id ORDER BY finished_at DESC) AS newest
+  FROM tickets
+  WHERE center_id = :id AND day = :day AND state = 'done' AND called_at IS NOT NULL
+) recent WHERE newest <= {WINDOW}"""
+
+
+def _recent_by_service(tx: Tx, center_id: int, day: date) -> dict[int, list[tuple]]:
+    """Each service's latest completions of the day, newest first."""
+    recent: dict[int, list[tuple]] = defaultdict(list)
+    for service_id, called, finished in tx.all(
+        _RECENT_DONE_BY_SERVICE, {"id": center_id, "day": tx.day(day)}
+    ):
+        recent[service_id].append((called, finished))
+    for rows in recent.values():
+        rows.sort(key=lambda row: tx.read_time(row[1]), reverse=True)
+    return recent
 
 
 _SERVICES = """
 SELECT s.id, s.code, s.prefix, s.name_ar, s.name_en, g.code, g.name_ar, g.name_en,
-    s.sla_minutes, s.online, s.documents_ar, s.documents_en, s.avg_service_s
+    s.sla_minutes, s.online, s.documents_ar, s.documents_en, s.avg_service_s, s.min_service_s
 FROM services s JOIN categories g ON g.id = s.category_id
 WHERE s.center_id = :id AND s.active = :yes
 ORDER BY g.id, s.id"""
 
 
-def list_services(tx: Tx, code: str) -> list[dict[str, object]]:
+def list_services(tx: Tx, code: str, now: datetime) -> list[dict[str, object]]:
     """The center's services with the queue in front of each and its estimated wait."""
     center = find_center(tx, code)
     waiting = _waiting_by_service(tx, center["id"])  # type: ignore[arg-type]
-    open_counters = _open_counters_by_service(tx, center["id"])  # type: ignore[arg-type]
+    shares = _open_shares_by_service(tx, center["id"], waiting)  # type: ignore[arg-type]
+    day = business_day(now, center["timezone"])  # type: ignore[arg-type]
+    recent = _recent_by_service(tx, center["id"], day)  # type: ignore[arg-type]
     result = []
     for row in tx.all(_SERVICES, {"id": center["id"], "yes": True}):
         sid, docs_ar, docs_en = row[0], row[10], row[11]
-        ahead, serving = waiting.get(sid, 0), open_counters.get(sid, 0)
+        estimate = estimate_wait(
+            waiting.get(sid, 0),
+            shares.get(sid, []),
+            recent_handling(recent.get(sid, []), tx),
+            row[12],
+            min_plausible_s=row[13],
+        )
         result.append({
             "code": row[1], "prefix": row[2], "name_ar": row[3], "name_en": row[4],
             "category": row[5], "category_ar": row[6], "category_en": row[7],
             "sla_minutes": row[8], "online": bool(row[9]),
             "documents_ar": json.loads(docs_ar) if isinstance(docs_ar, str) else docs_ar,
             "documents_en": json.loads(docs_en) if isinstance(docs_en, str) else docs_en,
-            "waiting": ahead, "open_counters": serving,
-            "estimated_wait_s": estimate_wait_s(ahead, row[12], serving),
+            "waiting": estimate.ahead, "open_counters": estimate.counters,
+            "estimated_wait_s": estimate.wait_s, "estimate": estimate.to_dict(),
         })  # fmt: skip
     return result
 

@@ -234,3 +234,30 @@ def test_times_are_stored_and_returned_in_utc(rt, clock):
     with rt.db.read() as session:
         row = session.get(Ticket, ticket["id"])
         assert row.issued_at.utcoffset() == timedelta(0)
+
+
+def test_estimate_uses_the_days_recent_completions_once_there_are_enough(rt, clock):
+    cid = opened(rt, 1)
+    first = issue(rt)
+    assert first["estimate"]["basis"] == "configured"
+    for _ in range(3):
+        issue(rt)
+        ticket = call_next(rt, cid)
+        clock.advance(minutes=1)
+        act(rt, ticket, Action.START)
+        clock.advance(minutes=5)  # call -> done: 6 minutes
+        act(rt, ticket, Action.FINISH)
+    waiting = [issue(rt) for _ in range(2)]
+    estimate = waiting[-1]["estimate"]
+    assert estimate["basis"] == "recent" and estimate["handle_s"] == 360.0
+    # Counter 1 is the only open one, and these two are all who wait for it.
+    assert estimate["capacity"] == 1.0
+    assert waiting[-1]["estimated_wait_s"] == estimate["ahead"] * 360
+
+
+def test_a_shared_counter_counts_for_its_share_of_the_queue(rt):
+    opened(rt, 1)  # serves the extracts and five other civil-registry services
+    issue(rt)
+    other = issue(rt, FAMILY)
+    # One extract and one family statement wait at counter 1: each gets half of it.
+    assert other["estimate"]["capacity"] == 0.5

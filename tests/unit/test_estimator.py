@@ -12,6 +12,7 @@ from server.domain.estimator import (
     WINDOW,
     Basis,
     SimKind,
+    counter_share,
     estimate_wait,
     measure_estimator,
     simulate_day,
@@ -57,13 +58,27 @@ def test_more_open_counters_give_a_shorter_wait(handles):
     assert len(set(waits)) == len(waits)
 
 
-def test_a_shared_counter_counts_as_a_share():
-    # Two dedicated counters and one that also serves two other services: 2 + 1/3.
-    est = estimate_wait(7, [1, 1, 3], [], configured_s=300)
+def test_a_shared_counter_counts_as_its_share_of_time():
+    # Two dedicated counters and one whose time this service gets a third of: 2 + 1/3.
+    est = estimate_wait(7, [1, 1, 1 / 3], [], configured_s=300)
     assert (est.counters, est.capacity, est.wait_s) == (3, pytest.approx(7 / 3), 900)
 
 
-@pytest.mark.parametrize("counters", [[], [1], [1, 1, 2]])
+@pytest.mark.parametrize(
+    ("here", "at_counter", "share"),
+    [
+        (3, 6, 0.5),  # half of the counter's waiting citizens are for this service
+        (1, 1, 1.0),  # nobody else waits at that counter: all of its time
+        (1, 4, 0.25),
+        (0, 0, 1.0),  # the citizen being estimated is always counted
+        (5, 2, 1.0),  # inconsistent counts never give more than the whole counter
+    ],
+)
+def test_a_counter_splits_its_time_as_its_queues_do(here, at_counter, share):
+    assert counter_share(here, at_counter) == pytest.approx(share)
+
+
+@pytest.mark.parametrize("counters", [[], [1], [1, 1, 0.5]])
 def test_nobody_ahead_means_no_wait(counters):
     assert estimate_wait(0, counters, [300.0] * 5, 300).wait_s == 0
 
@@ -74,7 +89,7 @@ def test_no_open_counter_is_estimated_as_one():
 
 
 def test_the_explanation_is_machine_readable():
-    assert estimate_wait(4, [1, 2], [200.0, 400.0, 300.0], 900).to_dict() == {
+    assert estimate_wait(4, [1, 0.5], [200.0, 400.0, 300.0], 900).to_dict() == {
         "wait_s": 800,
         "basis": "recent",
         "ahead": 4,
@@ -91,6 +106,8 @@ def test_bad_configuration_is_refused():
         estimate_wait(1, [1], [], configured_s=0)
     with pytest.raises(ValueError):
         estimate_wait(1, [0], [], configured_s=300)
+    with pytest.raises(ValueError):
+        estimate_wait(1, [2], [], configured_s=300)
 
 
 # --- the simulated day ------------------------------------------------------------------

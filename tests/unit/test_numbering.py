@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from server.domain.estimates import estimate_wait_s
 from server.domain.numbering import business_day, label, valid_prefix
 
 
@@ -51,9 +50,3 @@ def test_business_day_is_the_local_date_across_utc_midnight():
 def test_business_day_refuses_naive_times():
     with pytest.raises(ValueError):
         business_day(datetime(2026, 3, 1, 12, 0), "Asia/Damascus")
-
-
-def test_estimate_divides_people_ahead_by_open_counters():
-    assert estimate_wait_s(0, 300, 2) == 0
-    assert estimate_wait_s(4, 300, 2) == 600
-    assert estimate_wait_s(3, 300, 0) == 900  # no counter open yet: assume one
