@@ -1,0 +1,66 @@
+"""Arabic text helpers: LTR isolates, Eastern Arabic digits, and visual order without raqm."""
+
+from __future__ import annotations
+
+import re
+
+LRI = "\u2066"  # LEFT-TO-RIGHT ISOLATE
+PDI = "\u2069"  # POP DIRECTIONAL ISOLATE
+LRM = "\u200e"  # LEFT-TO-RIGHT MARK
+
+WESTERN_DIGITS = "0123456789"
+EASTERN_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+_TO_EASTERN = str.maketrans(WESTERN_DIGITS, EASTERN_DIGITS)
+
+# Explicit directional formatting characters: the fallback path removes them once the
+# bidi algorithm has used them, because a font without raqm would draw them as boxes.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+_RTL_CHAR = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_WORDS = re.compile(f"(?:{LRI}[^{PDI}]*{PDI}|\\S)+")
+_SEPARATOR_AFTER_EASTERN = re.compile(f"([^{EASTERN_DIGITS}])(?=.)")
+
+
+def eastern_digits(text: str) -> str:
+    """Replace the digits 0-9 with Eastern Arabic digits (٠-٩)."""
+    return text.translate(_TO_EASTERN)
+
+
+def ltr_isolate(text: str) -> str:
+    """Wrap a date, time or number in an LTR isolate so an Arabic line keeps its order.
+
+    Eastern Arabic digits are "Arabic numbers" to the bidi algorithm, which even inside
+    an LTR isolate reorders the pieces around a neutral separator ("٢٠٢٦-٠٣-٠١" would come
+    out day first). A left-to-right mark after each separator pins the pieces in place.
+    """
+    if any(ch in EASTERN_DIGITS for ch in text):
+        text = _SEPARATOR_AFTER_EASTERN.sub(lambda m: m.group(1) + LRM, text)
+    return LRI + text + PDI
+
+
+def words(text: str) -> list[str]:
+    """Runs of non-space text; an isolate (a date with its time) is never cut in two."""
+    return _WORDS.findall(text)
+
+
+def strip_controls(text: str) -> str:
+    """Remove directional formatting characters (for drawing without a bidi-aware engine)."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def has_rtl(text: str) -> bool:
+    """Whether the text holds any Arabic (or other right-to-left) letter."""
+    return _RTL_CHAR.search(text) is not None
+
+
+def visual_order(text: str) -> str:
+    """Shape one line with arabic-reshaper and reorder it with python-bidi (no raqm).
+
+    Call it on a single, already wrapped line: reordering a paragraph and then cutting
+    it into lines would put the end of the sentence on the first line.
+    """
+    # Imported here so that the raqm path does not need these packages loaded.
+    import arabic_reshaper
+    from bidi import get_display
+
+    shaped = arabic_reshaper.reshape(text)
+    return strip_controls(get_display(shaped, base_dir="R"))
