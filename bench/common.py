@@ -34,7 +34,14 @@ def percentile(values: list[float], p: float) -> float:
 def taboor_server(extra_env: dict[str, str] | None = None):
     """Start `taboor run` on a fresh instance with the demo; yield (base_url, demo)."""
     with tempfile.TemporaryDirectory(prefix="taboor-bench-") as folder:
-        env = {**os.environ, "TABOOR_INSTANCE_PATH": folder, **(extra_env or {})}
+        # Printing is measured on its own (bench/printing.py): a thermal printer takes
+        # ~2 s a ticket, so the issue path is measured without rendering every ticket.
+        env = {
+            "TABOOR_PRINTER": "none",
+            **os.environ,
+            "TABOOR_INSTANCE_PATH": folder,
+            **(extra_env or {}),
+        }
         demo = json.loads(
             subprocess.run(
                 [TABOOR, "demo", "--json"], env=env, check=True, capture_output=True, text=True

@@ -12,6 +12,7 @@ folder=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$folder"' EXIT
 export TABOOR_INSTANCE_PATH=$folder
+export TABOOR_PRINTER=${TABOOR_PRINTER:-none}  # printing is measured by bench/printing.py
 .venv/bin/taboor demo --json > "$folder/demo.json"
 .venv/bin/taboor run --port "$port" > "$folder/server.log" 2>&1 &
 server=$!

@@ -23,6 +23,8 @@ class Settings:
     instance_path: str
     secret_key: str
     printer: str
+    paper_mm: int
+    public_url: str
     message_queue: str
     sqlite_synchronous: str
     sqlite_busy_timeout_ms: int
@@ -101,6 +103,8 @@ def load_settings(
         values["database_url"] = f"sqlite:///{instance / 'taboor.sqlite3'}"
     if values["printer"] == "file:":
         values["printer"] = f"file:{instance / 'tickets'}"
+    if values["paper_mm"] not in (58, 80):
+        raise SettingsError("paper_mm must be 58 or 80")
     if str(values["sqlite_synchronous"]).upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise SettingsError("sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA")
     return Settings(**values)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from printers.backends import printer_from_spec
 from server.auth import (
     DEVICE_TOKEN_PREFIX,
     DeviceKind,
@@ -101,6 +102,7 @@ def create_device(
     center: str,
     *,
     name: str = "",
+    printer: str = "",
     actor: Principal,
     now: datetime,
     replace: bool = False,
@@ -109,6 +111,11 @@ def create_device(
     require_role(actor, Role.ADMIN, Role.MANAGER)
     if kind not in set(DeviceKind):
         raise InvalidInput(f"kind must be one of {', '.join(DeviceKind)}", field="kind")
+    if printer:
+        try:
+            printer_from_spec(printer)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="printer") from None
     token = new_device_token()
     with db.write() as session:
         center_row = get_center(session, center)
@@ -125,6 +132,7 @@ def create_device(
             device = Device(kind=kind, center_id=center_row.id, name=name, created_at=now)
             session.add(device)
         device.token_hash = hash_device_token(token)
+        device.printer = printer
         device.active = True
         session.flush()
         append_event_orm(

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from server import accounts, operations, queries
+from server import accounts, operations, print_jobs, queries
 from server.app import runtime
 from server.auth import Principal
 from server.domain.errors import InvalidInput, Unauthorized
@@ -74,8 +74,10 @@ def _actor() -> Principal:
 
 
 def _answer(outcome: Outcome, status: int = 200) -> Response | tuple[str, int]:
-    """Publish the committed events, then answer."""
-    runtime().publisher.publish(outcome.events)
+    """Publish the committed events and hand committed print jobs over, then answer."""
+    rt = runtime()
+    rt.publisher.publish(outcome.events)
+    rt.spooler.submit(outcome.print_jobs)
     if outcome.body is None:
         return "", 204
     response = jsonify(outcome.body)
@@ -160,8 +162,33 @@ def issue(center: str):
         head_starts_s=rt.settings.head_starts_s(),
         priority=priority,
         lang=lang,
+        printer=rt.settings.printer,
+        base_url=_public_url(),
     )
     return _answer(outcome, 201)
+
+
+def _public_url() -> str:
+    """Where citizens' phones reach the server (for the QR code on tickets)."""
+    return runtime().settings.public_url or request.host_url
+
+
+@bp.post("/tickets/<id:ticket_id>/reprint")
+def reprint(ticket_id: int):
+    """Print a ticket again (staff): on the printer of its last print job."""
+    actor = _actor()
+    _body()
+    rt = runtime()
+    outcome = print_jobs.reprint(
+        rt.db,
+        ticket_id,
+        actor=actor,
+        now=rt.now(),
+        default_printer=rt.settings.printer,
+        base_url=_public_url(),
+    )
+    rt.spooler.submit([outcome.body["job"]])  # type: ignore[index]
+    return jsonify(outcome.body), 202
 
 
 @bp.get("/tickets/<public_id>")

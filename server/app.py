@@ -15,6 +15,7 @@ from config.settings import ensure_secret_key
 from server.auth import PrincipalCache, StaffTokens
 from server.db import Database
 from server.publish import Publisher
+from server.spooler import PrintSpooler
 
 Clock = Callable[[], datetime]
 
@@ -33,6 +34,7 @@ class Runtime:
     publisher: Publisher
     clock: Clock
     principals: PrincipalCache
+    spooler: PrintSpooler
 
     def now(self) -> datetime:
         return self.clock()
@@ -57,13 +59,15 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
     app.json.sort_keys = False
 
     db = Database.from_settings(settings)
+    publisher = Publisher()
     app.extensions["taboor"] = Runtime(
         settings=settings,
         db=db,
         tokens=StaffTokens(settings.secret_key, settings.token_max_age_s),
-        publisher=Publisher(),
+        publisher=publisher,
         clock=clock,
         principals=PrincipalCache(),
+        spooler=PrintSpooler(db, publisher, clock, paper_mm=settings.paper_mm),
     )
 
     from server import api, cli, errors

@@ -118,13 +118,14 @@ def device_group() -> None:
 @click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
 @click.option("--center", required=True, help="Center code.")
 @click.option("--name", default="", help="A name to recognise it by.")
+@click.option("--printer", default="", help="A kiosk's own printer, e.g. network:10.0.0.7:9100.")
 @with_appcontext
-def device_add(kind: str, center: str, name: str) -> None:
+def device_add(kind: str, center: str, name: str, printer: str) -> None:
     """Register a device and print its token (shown only now)."""
     rt = runtime()
     try:
         device, token = accounts.create_device(
-            rt.db, kind, center, name=name, actor=SYSTEM, now=rt.now()
+            rt.db, kind, center, name=name, printer=printer, actor=SYSTEM, now=rt.now()
         )
     except TaboorError as exc:
         _fail(exc)
@@ -184,6 +185,9 @@ def run_command(host: str, port: int, threads: int, demo: bool) -> None:
                 f"demo already loaded; credentials in {Path(app.instance_path)}"
                 "/demo-credentials.json"
             )
+    resumed = rt.spooler.resume()
+    if resumed:
+        click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
     click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
     serve(app, host, port, threads)
 

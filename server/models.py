@@ -236,3 +236,24 @@ class Event(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class PrintJob(Base):
+    """One ticket to print on one printer; kept until printed, reprinted on request."""
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (Index("ix_print_jobs_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    printer: Mapped[str] = mapped_column(String(200))
+    # Where the QR code points: the address the kiosk reached the server by, unless
+    # the `public_url` setting says otherwise.
+    base_url: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

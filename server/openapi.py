@@ -389,6 +389,24 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/tickets/{ticket_id}/done": _ticket_action("Finish serving", "serving"),
         "/api/v1/tickets/{ticket_id}/no-show": _ticket_action("Mark no-show", "called"),
         "/api/v1/tickets/{ticket_id}/cancel": _ticket_action("Cancel", "waiting, called"),
+        "/api/v1/tickets/{ticket_id}/reprint": {
+            "post": _op(
+                "Print the ticket again (staff), on the printer of its last print job",
+                {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "required": ["job", "state"],
+                            "properties": {"job": _INT, "state": _string(), "printer": _string()},
+                        },
+                        "The queued job",
+                    ),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+                params=[_TICKET],
+                auth=True,
+            )
+        },
         "/api/v1/tickets/{ticket_id}/transfer": {
             "post": _op(
                 "Send to another service keeping the place in line (from: called, serving)",

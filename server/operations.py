@@ -54,6 +54,7 @@ class Published:
 class Outcome:
     body: dict[str, object] | None
     events: list[Published] = field(default_factory=list)
+    print_jobs: list[int] = field(default_factory=list)
 
 
 # --- SQL -----------------------------------------------------------------------------
@@ -398,6 +399,41 @@ def _ticket_outcome(
     return Outcome(view, [Published(name, payload)])
 
 
+# --- printing ------------------------------------------------------------------------
+
+QUEUED = "queued"
+_INSERT_PRINT_JOB = """
+INSERT INTO print_jobs (ticket_id, device_id, printer, base_url, state, attempts,
+    created_at, updated_at)
+VALUES (:ticket_id, :device_id, :printer, :base_url, 'queued', 0, :now, :now)
+RETURNING id"""
+_DEVICE_PRINTER = "SELECT printer FROM devices WHERE id = :id"
+
+
+def printer_for(tx: Tx, actor: Principal, default: str | None) -> str | None:
+    """Where a kiosk's tickets print (its own printer, else the default); None for staff."""
+    if default is None or actor.kind != "device" or actor.role != "kiosk":
+        return None
+    spec = tx.scalar(_DEVICE_PRINTER, {"id": actor.id}) or default
+    return None if spec.strip().lower() == "none" else spec
+
+
+def queue_print(
+    tx: Tx, ticket_id: int, device_id: int | None, printer: str, base_url: str, now: datetime
+) -> int:
+    """Record a job to print, in the caller's transaction: committed with the ticket."""
+    return tx.scalar(
+        _INSERT_PRINT_JOB,
+        {
+            "ticket_id": ticket_id,
+            "device_id": device_id,
+            "printer": printer,
+            "base_url": base_url,
+            "now": tx.time(now),
+        },
+    )
+
+
 # --- use cases -----------------------------------------------------------------------
 
 
@@ -412,8 +448,14 @@ def issue(
     priority: str = Priority.NORMAL,
     lang: str = "ar",
     channel: str | None = None,
+    printer: str | None = None,
+    base_url: str = "",
 ) -> Outcome:
-    """Issue the next numbered ticket of a service."""
+    """Issue the next numbered ticket of a service.
+
+    A kiosk's ticket is also queued for printing on `printer` (unless the kiosk has a
+    printer of its own, or the printer is "none"), in the same transaction.
+    """
     require_role(actor, *ISSUERS)
     try:
         priority = Priority(priority)
@@ -472,7 +514,7 @@ def issue(
             priority.value, TicketState.WAITING.value, None, now, effective_at, None, None,
             None, 0, False, service_code, avg_s, min_s, center_code, None,
         )  # fmt: skip
-        return _ticket_outcome(
+        outcome = _ticket_outcome(
             tx,
             "ticket.issued",
             ticket,
@@ -480,6 +522,12 @@ def issue(
             now=now,
             data={"service": service_code, "priority": priority.value, "channel": str(channel)},
         )
+        spec = printer_for(tx, actor, printer)
+        if spec is not None:
+            job = queue_print(tx, ticket_id, actor.id, spec, base_url, now)
+            outcome.print_jobs.append(job)
+            outcome.body = {**(outcome.body or {}), "print": {"job": job, "state": QUEUED}}
+        return outcome
 
     return db.atomic(work)
 

@@ -42,6 +42,8 @@ def settings_for(folder: Path) -> dict[str, object]:
         "secret_key": SECRET,
         # Tests do not need to survive a power cut; they need to be quick.
         "sqlite_synchronous": "NORMAL",
+        # Printing is switched on by the tests about printing.
+        "printer": "none",
     }
 
 
@@ -97,6 +99,7 @@ def app(tmp_path: Path, template: tuple[Path, Demo], clock: Clock) -> Iterator:
     app = create_app(settings_for(tmp_path), clock=clock)
     app.config["TESTING"] = True
     yield app
+    app.extensions["taboor"].spooler.close()
     app.extensions["taboor"].db.dispose()
 
 

@@ -1,0 +1,187 @@
+"""Print jobs: queued in the transaction that issues the ticket, printed after the commit.
+
+A printer that is off, out of paper or slow never costs a ticket: the ticket and its
+job are committed first, the answer goes back at once, and the spooler prints in the
+background. A failed job stays on record with its error, the kiosk device's printer
+state changes (a `device.changed` event for managers), and staff can reprint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from server.auth import Principal, Role, require_center, require_role
+from server.db import Database
+from server.domain.errors import Conflict, NotFound
+from server.operations import (
+    QUEUED,
+    Outcome,
+    Published,
+    append_event,
+    find_ticket,
+    queue_print,
+    ticket_view,
+)
+from server.store import Tx
+
+PRINTED, FAILED = "printed", "failed"
+STAFF = (Role.CLERK, Role.MANAGER, Role.ADMIN)
+
+_JOB = """
+INSERT INTO print_jobs (ticket_id, device_id, printer, base_url, state, attempts,
+    created_at, updated_at)
+VALUES (:ticket_id, :device_id, :printer, :base_url, 'queued', 0, :now, :now)
+RETURNING id"""
+_DEVICE_PRINTER = "SELECT printer FROM devices WHERE id = :id"
+_JOB = """
+SELECT j.id, j.ticket_id, j.device_id, j.printer, j.base_url, j.state, t.lang
+FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id WHERE j.id = :id"""
+_PRINT_FACTS = """
+SELECT c.name_ar, c.name_en, c.timezone, c.options, s.name_ar, s.name_en
+FROM tickets t JOIN centers c ON c.id = t.center_id JOIN services s ON s.id = t.service_id
+WHERE t.id = :id"""
+
+
+@dataclass(frozen=True)
+class JobToPrint:
+    """What the spooler needs for one job: where to print, and what."""
+
+    id: int
+    printer: str
+    label: str
+    lang: str
+    ticket: dict[str, object]  # the public ticket view (position, estimate)
+    center_ar: str
+    center_en: str
+    service_ar: str
+    service_en: str
+    issued_local: datetime
+    status_base: str
+    eastern_digits: bool
+
+
+def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
+    """The job with the ticket as it stands now, or None when it is not queued."""
+    with db.reading() as tx:
+        job = tx.one(_JOB, {"id": job_id})
+        if job is None or job[5] != QUEUED:
+            return None
+        ticket = find_ticket(tx, job[1])
+        view = ticket_view(tx, ticket)
+        center_ar, center_en, timezone, options, service_ar, service_en = tx.one(
+            _PRINT_FACTS, {"id": ticket.id}
+        )  # type: ignore[misc]
+    options = json.loads(options) if isinstance(options, str) else options or {}
+    return JobToPrint(
+        id=job[0],
+        printer=job[3],
+        label=ticket.label,
+        lang=job[6] or "ar",
+        ticket=view,
+        center_ar=center_ar,
+        center_en=center_en,
+        service_ar=service_ar,
+        service_en=service_en,
+        issued_local=ticket.issued_at.astimezone(ZoneInfo(timezone)),
+        status_base=job[4],
+        eastern_digits=bool(options.get("eastern_digits")),
+    )
+
+
+_UPDATE_JOB = """
+UPDATE print_jobs SET state = :state, attempts = attempts + 1, error_code = :code,
+    error = :error, updated_at = :now
+WHERE id = :id RETURNING device_id, ticket_id"""
+_DEVICE_STATE = """
+SELECT d.printer_state, d.center_id, c.code FROM devices d JOIN centers c ON c.id = d.center_id
+WHERE d.id = :id"""
+
+
+def record_result(
+    db: Database, job_id: int, *, error_code: str | None, error: str | None, now: datetime
+) -> Outcome:
+    """Mark a job printed (no error) or failed; report a change of the printer's state."""
+
+    def work(tx: Tx) -> Outcome:
+        row = tx.one(
+            _UPDATE_JOB,
+            {
+                "id": job_id,
+                "state": FAILED if error_code else PRINTED,
+                "code": error_code,
+                "error": error,
+                "now": tx.time(now),
+            },
+        )
+        if row is None:
+            raise NotFound(f"no print job {job_id}", code="print_job_not_found")
+        device_id = row[0]
+        body = {"job": job_id, "state": FAILED if error_code else PRINTED, "error": error_code}
+        if device_id is None:
+            return Outcome(body)
+        previous, center_id, center_code = tx.one(_DEVICE_STATE, {"id": device_id})  # type: ignore[misc]
+        state = error_code or "ok"
+        if state == previous:
+            return Outcome(body)
+        tx.run(
+            "UPDATE devices SET printer_state = :state, last_seen = :now WHERE id = :id",
+            {"state": state, "now": tx.time(now), "id": device_id},
+        )
+        seq = append_event(
+            tx,
+            center_id,
+            center_code,
+            "device.changed",
+            actor=Principal("system", None, "system", None),
+            now=now,
+            data={"device": device_id, "printer_state": state, "from": previous, "job": job_id},
+        )
+        payload = {
+            "center": center_code,
+            "seq": seq,
+            "device": {"id": device_id, "printer_state": state, "error": error},
+        }
+        return Outcome(body, [Published("device.changed", payload)])
+
+    return db.atomic(work)
+
+
+_LAST_JOB = """
+SELECT device_id, printer, base_url FROM print_jobs WHERE ticket_id = :id
+ORDER BY id DESC LIMIT 1"""
+
+
+def reprint(
+    db: Database,
+    ticket_id: int,
+    *,
+    actor: Principal,
+    now: datetime,
+    default_printer: str,
+    base_url: str,
+) -> Outcome:
+    """Queue the ticket again, on the printer of its last job (else the default)."""
+    require_role(actor, *STAFF)
+
+    def work(tx: Tx) -> Outcome:
+        ticket = find_ticket(tx, ticket_id)
+        require_center(actor, ticket.center_id)
+        last = tx.one(_LAST_JOB, {"id": ticket.id})
+        device_id, printer, url = last if last else (None, default_printer, base_url)
+        if printer.strip().lower() == "none":
+            raise Conflict("no printer is set up for this ticket", code="no_printer")
+        job_id = queue_print(tx, ticket.id, device_id, printer, url, now)
+        return Outcome({"job": job_id, "state": QUEUED, "printer": printer})
+
+    return db.atomic(work)
+
+
+def queued_jobs(db: Database) -> list[int]:
+    """Jobs still waiting to print (after a restart, they are printed then)."""
+    with db.reading() as tx:
+        return [job_id for (job_id,) in tx.all(
+            "SELECT id FROM print_jobs WHERE state = 'queued' ORDER BY id"
+        )]  # fmt: skip

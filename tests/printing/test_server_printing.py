@@ -1,0 +1,136 @@
+"""Printing from the server: commit first, print second, never lose a ticket."""
+
+from pathlib import Path
+
+from PIL import ImageChops
+
+from printers.escpos_raster import decode_raster
+from printers.layout import WIDTH_80MM, render_ticket
+from server.accounts import create_device
+from server.auth import SYSTEM
+from server.print_jobs import job_to_print
+from server.publish import Recorder
+from server.spooler import ticket_print
+from tests.conftest import bearer, login
+
+CENTER = "DAM-MIDAN"
+URL = f"/api/v1/centers/{CENTER}/tickets"
+
+
+def kiosk_with_printer(rt, spec: str) -> dict[str, str]:
+    _, token = create_device(rt.db, "kiosk", CENTER, name="k", printer=spec, actor=SYSTEM,
+                             now=rt.now())
+    return bearer(token)
+
+
+def job_state(rt, job_id: int) -> tuple[str, str | None]:
+    with rt.db.reading() as tx:
+        return tx.one("SELECT state, error_code FROM print_jobs WHERE id = :id", {"id": job_id})
+
+
+def test_a_kiosk_ticket_is_printed_after_the_commit_as_the_rendered_image(rt, client, tmp_path):
+    folder = tmp_path / "printed"
+    kiosk = kiosk_with_printer(rt, f"file:{folder}")
+    response = client.post(URL, json={"service": "civil-extract-individual"}, headers=kiosk)
+    assert response.status_code == 201
+    job = response.json["print"]["job"]
+    expected = render_ticket(ticket_print(job_to_print(rt.db, job)), WIDTH_80MM)
+    assert rt.spooler.drain(30)
+    assert job_state(rt, job) == ("printed", None)
+    stream = (folder / "A-001.escpos").read_bytes()
+    assert stream.startswith(b"\x1b@")
+    (printed,) = decode_raster(stream)
+    assert printed.size == expected.size
+    assert ImageChops.difference(printed.convert("1"), expected.convert("1")).getbbox() is None
+    assert (folder / "A-001.png").exists()
+
+
+def test_a_kiosk_whose_own_printer_is_none_prints_nothing(rt, client):
+    kiosk = kiosk_with_printer(rt, "none")
+    rt.settings = rt.settings.replace(printer="file:/never-used")
+    response = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk)
+    assert response.status_code == 201 and "print" not in response.json
+
+
+def test_the_qr_points_at_the_status_page_by_the_address_the_kiosk_used(rt, client):
+    kiosk = kiosk_with_printer(rt, "file:/never-used")
+    rt.spooler.submit = lambda job_ids: None
+    ticket = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk,
+                         base_url="http://10.0.0.5:5000").json
+    content = ticket_print(job_to_print(rt.db, ticket["print"]["job"]))
+    assert content.status_url == f"http://10.0.0.5:5000/t/{ticket['public_id']}"
+    rt.settings = rt.settings.replace(public_url="http://taboor.center.lan")
+    ticket = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json
+    content = ticket_print(job_to_print(rt.db, ticket["print"]["job"]))
+    assert content.status_url == f"http://taboor.center.lan/t/{ticket['public_id']}"
+
+
+def test_a_dead_printer_still_gets_the_ticket_issued_and_tells_the_managers(
+    rt, client, closed_port
+):
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    kiosk = kiosk_with_printer(rt, f"network:127.0.0.1:{closed_port}")
+    response = client.post(URL, json={"service": "civil-extract-individual"}, headers=kiosk)
+    assert response.status_code == 201 and response.json["label"] == "A-001"
+    job = response.json["print"]["job"]
+    assert rt.spooler.drain(30)
+    assert job_state(rt, job) == ("failed", "offline")
+    changed = [e for e in events.events if e.name == "device.changed"]
+    assert len(changed) == 1
+    assert changed[0].payload["center"] == CENTER and changed[0].payload["seq"] > 0
+    assert changed[0].payload["device"]["printer_state"] == "offline"
+    status = client.get(f"/api/v1/tickets/{response.json['public_id']}").json
+    assert status["state"] == "waiting"
+
+
+def test_the_printer_coming_back_is_reported_once(rt, client, closed_port, tmp_path):
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    kiosk = kiosk_with_printer(rt, f"network:127.0.0.1:{closed_port}")
+    client.post(URL, json={"service": "general-inquiry"}, headers=kiosk)
+    client.post(URL, json={"service": "general-inquiry"}, headers=kiosk)
+    assert rt.spooler.drain(30)
+    assert [e.payload["device"]["printer_state"] for e in events.events
+            if e.name == "device.changed"] == ["offline"]
+
+
+def test_staff_reprint_queues_the_ticket_again_on_the_same_printer(rt, client, demo, tmp_path):
+    folder = tmp_path / "out"
+    kiosk = kiosk_with_printer(rt, f"file:{folder}")
+    ticket = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json
+    assert rt.spooler.drain(30)
+    clerk = login(client, demo.clerks[0])
+    again = client.post(f"/api/v1/tickets/{ticket['id']}/reprint", headers=clerk)
+    assert again.status_code == 202 and again.json["state"] == "queued"
+    assert rt.spooler.drain(30)
+    assert job_state(rt, again.json["job"]) == ("printed", None)
+    assert sorted(p.name for p in Path(folder).glob("*.escpos")) == [
+        f"{ticket['label']}.escpos", f"{ticket['label']}_2.escpos"]
+
+
+def test_kiosks_cannot_reprint_and_tickets_without_a_printer_say_so(rt, client, demo, kiosk):
+    ticket = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json
+    response = client.post(f"/api/v1/tickets/{ticket['id']}/reprint", headers=kiosk)
+    assert response.status_code == 403
+    clerk = login(client, demo.clerks[0])
+    response = client.post(f"/api/v1/tickets/{ticket['id']}/reprint", headers=clerk)
+    assert response.status_code == 409 and response.json["error"]["code"] == "no_printer"
+
+
+def test_jobs_left_queued_by_a_crash_are_printed_on_restart(rt, client, tmp_path):
+    folder = tmp_path / "later"
+    kiosk = kiosk_with_printer(rt, f"file:{folder}")
+    rt.spooler.submit = lambda job_ids: None  # the server dies before handing the job over
+    job = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json["print"]["job"]
+    assert job_state(rt, job) == ("queued", None)
+    del rt.spooler.submit
+    assert rt.spooler.resume() == 1
+    assert rt.spooler.drain(30)
+    assert job_state(rt, job) == ("printed", None)
+
+
+def test_a_bad_printer_spec_is_refused_when_the_device_is_added(runner):
+    result = runner.invoke(args=["device", "add", "--kind", "kiosk", "--center", CENTER,
+                                 "--printer", "carrier-pigeon:5"])
+    assert result.exit_code != 0 and "printer" in result.output
