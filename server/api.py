@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from server import accounts, operations, print_jobs, queries
+from server import accounts, operations, print_jobs, queries, reports
 from server.app import runtime
-from server.auth import Principal
+from server.auth import Principal, Role, require_center, require_role
 from server.domain.errors import InvalidInput, Unauthorized
 from server.domain.tickets import Action
 from server.openapi import openapi_document
@@ -135,6 +135,19 @@ def counters(center: str):
     """A center's counters, their state and current ticket."""
     with runtime().db.reading() as tx:
         return jsonify(queries.list_counters(tx, center))
+
+
+@bp.get("/centers/<center>/stats")
+def stats(center: str):
+    """Wait and service statistics for local days from..to (manager or admin)."""
+    actor = require_role(_actor(), Role.MANAGER, Role.ADMIN)
+    args = request.args
+    with runtime().db.reading() as tx:
+        require_center(actor, queries.find_center(tx, center)["id"])  # type: ignore[arg-type]
+        return jsonify(reports.center_report(
+            tx, center, now=runtime().now(), from_day=args.get("from"), to_day=args.get("to"),
+            service=args.get("service"), counter=args.get("counter"), clerk=args.get("clerk"),
+        ))  # fmt: skip
 
 
 @bp.get("/centers/<center>/snapshot")

@@ -153,6 +153,58 @@ SCHEMAS: dict[str, Any] = {
             "business_day": _string(format="date"),
         },
     },
+    "Summary": {
+        "type": "object",
+        "required": ["mean", "p50", "p90", "max", "count"],
+        "properties": {k: _nullable({"type": "number"}) for k in ("mean", "p50", "p90", "max")}
+        | {"count": _INT},
+    },
+    "Figures": {
+        "type": "object",
+        "required": ["issued", "served", "no_show", "cancelled", "wait_s", "service_s", "sla"],
+        "properties": {
+            "issued": _INT,
+            "served": _INT,
+            "no_show": _INT,
+            "cancelled": _INT,
+            "pending": _INT,
+            "transferred": _INT,
+            "recalls": _INT,
+            "out_of_order": _INT,
+            "implausible": _INT,
+            "wait_s": _ref("Summary"),
+            "service_s": _ref("Summary"),
+            "sla": {
+                "type": "object",
+                "required": ["ratio"],
+                "properties": {
+                    "ratio": _nullable({"type": "number"}),
+                    "within": _INT,
+                    "total": _INT,
+                },
+            },
+        },
+    },
+    "Stats": {
+        "allOf": [
+            _ref("Figures"),
+            {
+                "type": "object",
+                "required": ["by_service", "by_counter", "by_clerk", "by_hour", "by_day"],
+                "properties": {
+                    "center": _string(),
+                    "timezone": _string(),
+                    "from": _string(format="date"),
+                    "to": _string(format="date"),
+                    "utilisation": {"type": "object"},
+                    **{
+                        f"by_{group}": {"type": "object", "additionalProperties": _ref("Figures")}
+                        for group in ("service", "counter", "clerk", "hour", "day")
+                    },
+                },
+            },
+        ],
+    },
     "Counter": {
         "type": "object",
         "required": ["id", "number", "state", "services"],
@@ -312,6 +364,25 @@ def openapi_document() -> dict[str, Any]:
                     **_errors(404),
                 },
                 params=[_CENTER],
+            )
+        },
+        "/api/v1/centers/{center}/stats": {
+            "get": _op(
+                "Wait, service and SLA statistics over local business days (manager, admin); "
+                "definitions in server/domain/stats.py",
+                {"200": _json(_ref("Stats"), "The figures"), **_errors(400, 401, 403, 404)},
+                params=[_CENTER]
+                + [
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    for name, schema in (
+                        ("from", _string(format="date")),
+                        ("to", _string(format="date")),
+                        ("service", _string()),
+                        ("counter", _string()),
+                        ("clerk", _string()),
+                    )
+                ],
+                auth=True,
             )
         },
         "/api/v1/centers/{center}/snapshot": {
