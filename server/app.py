@@ -70,12 +70,13 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
         spooler=PrintSpooler(db, publisher, clock, paper_mm=settings.paper_mm),
     )
 
-    from server import api, cli, errors
+    from server import api, cli, errors, realtime
 
     app.url_map.converters["id"] = IdConverter
 
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api.bp)
+    realtime.init_app(app, app.extensions["taboor"])
     logging.getLogger("taboor").setLevel(logging.INFO)
     return app

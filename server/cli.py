@@ -161,9 +161,12 @@ def audit_verify(centers: tuple[str, ...]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=64, show_default=True, type=int, help="Request threads.")
+@click.option(
+    "--live", default=2000, show_default=True, type=int, help="Live (Socket.IO) connections."
+)
 @click.option("--demo", is_flag=True, help="Load the demo center first if there is none.")
 @with_appcontext
-def run_command(host: str, port: int, threads: int, demo: bool) -> None:
+def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> None:
     """Upgrade the database and serve Taboor."""
     from flask import current_app
 
@@ -189,7 +192,7 @@ def run_command(host: str, port: int, threads: int, demo: bool) -> None:
     if resumed:
         click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
     click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
-    serve(app, host, port, threads)
+    serve(app, host, port, threads, live)
 
 
 def init_app(app: Flask) -> None:

@@ -3,11 +3,20 @@
 One process keeps SQLite's single writer in one place (an in-process lock hands the
 write lock over without sleeping); threads serve the many kiosks and displays that
 hold connections open.
+
+A Socket.IO connection holds a thread for as long as it lives (a WebSocket for
+hours, a long-poll for up to the ping interval). So the pool has two parts: `threads`
+for HTTP requests and `live` for Socket.IO, and a guard turns Socket.IO away with 503
+once `live` are in use, so displays can never take the threads kiosks issue with
+(clients retry with back-off). Pool threads start only when needed.
 """
 
 from __future__ import annotations
 
+import resource
 import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Flask
@@ -15,7 +24,7 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+    def __init__(self, app: Any, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options
         super().__init__()
@@ -25,23 +34,81 @@ class _Gunicorn(BaseApplication):
             if key in self.cfg.settings:  # older gunicorn lacks some (control socket)
                 self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Any:
         return self.application
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 64) -> None:
-    """Serve `app` until interrupted."""
+class LiveGuard:
+    """WSGI middleware: at most `limit` Socket.IO requests at once (the rest get 503)."""
+
+    def __init__(self, app: Any, limit: int, prefix: str = "/socket.io") -> None:
+        self.app = app
+        self.prefix = prefix
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").startswith(self.prefix):
+            return self.app(environ, start_response)
+        if not self._slots.acquire(blocking=False):
+            start_response(
+                "503 Service Unavailable",
+                [("Content-Type", "text/plain"), ("Retry-After", "5")],
+            )
+            return [b"too many live connections; retry later\n"]
+        try:
+            body = self.app(environ, start_response)  # a WebSocket lives inside this call
+        except BaseException:
+            self._slots.release()
+            raise
+        return _Closing(body, self._slots.release)
+
+
+class _Closing:
+    """A response body that calls `on_close` once, when the server closes it."""
+
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
+        self.body = body
+        self.on_close: Callable[[], None] | None = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            on_close, self.on_close = self.on_close, None
+            if on_close is not None:
+                on_close()
+
+
+def _raise_open_files_limit(wanted: int) -> None:
+    """Each connection is a file descriptor; the usual soft limit of 1024 is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def serve(app: Flask, host: str, port: int, threads: int = 64, live: int = 2000) -> None:
+    """Serve `app` until interrupted: `threads` for HTTP, `live` for Socket.IO clients."""
     # Requests are short and mostly wait on sockets and SQLite: hand the GIL over
     # sooner than the default 5 ms so a thread holding the writer lock is not kept
     # waiting behind threads parsing requests (measured in bench/issue_and_call.py).
     sys.setswitchinterval(0.0005)
+    # Kept-alive kiosk connections wait in the poller, not in threads: room for them too.
+    connections = threads + live + 1000
+    _raise_open_files_limit(connections + 256)
     _Gunicorn(
-        app,
+        LiveGuard(app, live),  # type: ignore[arg-type]
         {
             "bind": f"{host}:{port}",
             "workers": 1,
             "worker_class": "gthread",
-            "threads": threads,
+            "threads": threads + live,
+            "worker_connections": connections,
             "keepalive": 75,
             "timeout": 60,
             "graceful_timeout": 10,

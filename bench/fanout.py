@@ -1,0 +1,158 @@
+"""Call -> every display in the room has it: latency with N connected Socket.IO clients.
+
+    .venv/bin/python bench/fanout.py [--clients 50 200] [--rounds 200] [--procs 4]
+
+Starts `taboor run` on a fresh SQLite instance, connects N python-socketio clients
+(WebSocket transport, display device token, all in the demo center's room) spread
+over --procs client processes, then a clerk calls tickets over HTTP one at a time.
+For each call it records the time from sending the HTTP request to the moment the
+last client got `ticket.called` (and each client's own delay). The clients share the
+machine with the server, so the numbers are an upper bound for the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import threading
+import time
+
+import socketio
+from common import percentile, taboor_server
+
+CENTER = "DAM-MIDAN"
+
+
+def clients_process(base: str, token: str, count: int, ready, stop, out) -> None:
+    """Connect `count` clients, report when joined, then each ticket.called arrival time."""
+    arrivals: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    clients = []
+    for _ in range(count):
+        client = socketio.Client(reconnection=False)
+
+        def on_called(payload: dict) -> None:
+            t = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
+            with lock:
+                arrivals.append((payload["ticket"]["id"], t))
+
+        client.on("ticket.called", on_called)
+        client.connect(base, auth={"token": token}, transports=["websocket"], wait_timeout=30)
+        answer = client.call("join", {"center": CENTER}, timeout=30)
+        if not answer["ok"]:
+            raise RuntimeError(answer)
+        clients.append(client)
+    ready.set()
+    while not stop.wait(0.05):
+        with lock:
+            batch, arrivals[:] = arrivals[:], []
+        if batch:
+            out.put(batch)
+    for client in clients:
+        client.disconnect()
+    out.put(None)
+
+
+def post(conn: http.client.HTTPConnection, path: str, token: str, body: dict | None = None):
+    conn.request("POST", path, json.dumps(body or {}),
+                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def bench(base: str, demo: dict, clients: int, rounds: int, procs: int) -> dict:
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    kiosk = next(d for d in demo["devices"] if d["kind"] == "kiosk")["token"]
+    display = next(d for d in demo["devices"] if d["kind"] == "display")["token"]
+    clerk = next(u for u in demo["users"] if u["role"] == "clerk")
+    conn.request("POST", "/api/v1/auth/token", json.dumps(
+        {"username": clerk["username"], "password": clerk["password"]}),
+        {"Content-Type": "application/json"})
+    token = json.loads(conn.getresponse().read())["token"]
+    counter = clerk["counter_id"]
+    post(conn, f"/api/v1/counters/{counter}/open", token)
+    for _ in range(rounds):
+        post(conn, f"/api/v1/centers/{CENTER}/tickets", kiosk,
+             {"service": "civil-extract-individual"})
+
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    stop = ctx.Event()
+    readies, workers = [], []
+    began = time.perf_counter()
+    for i in range(procs):
+        share = clients // procs + (1 if i < clients % procs else 0)
+        ready = ctx.Event()
+        worker = ctx.Process(target=clients_process,
+                             args=(base, display, share, ready, stop, out))
+        worker.start()
+        readies.append(ready)
+        workers.append(worker)
+    for ready in readies:
+        if not ready.wait(300):
+            raise RuntimeError("clients did not connect")
+    connect_s = time.perf_counter() - began
+
+    arrivals: dict[int, list[float]] = {}
+    sent: dict[int, float] = {}
+    all_in: list[float] = []
+    each: list[float] = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        status, data = post(conn, f"/api/v1/counters/{counter}/next", token)
+        if status != 200:
+            raise RuntimeError(f"call next answered {status}: {data[:200]!r}")
+        ticket = json.loads(data)["id"]
+        sent[ticket] = t
+        deadline = time.perf_counter() + 10
+        while len(arrivals.get(ticket, [])) < clients and time.perf_counter() < deadline:
+            batch = out.get(timeout=10)
+            for tid, at in batch:
+                arrivals.setdefault(tid, []).append(at)
+        got = arrivals.get(ticket, [])
+        if len(got) < clients:
+            raise RuntimeError(f"only {len(got)} of {clients} clients got ticket {ticket}")
+        all_in.append(max(got) - t)
+        each.extend(at - t for at in got)
+        post(conn, f"/api/v1/tickets/{ticket}/no-show", token)
+    stop.set()
+    for _ in workers:  # each says None once its clients are gone
+        while out.get(timeout=60) is not None:
+            pass
+    for worker in workers:
+        worker.join(60)
+    conn.close()
+    return {
+        "connect_s": connect_s,
+        "p50_ms": percentile(all_in, 50) * 1000,
+        "p99_ms": percentile(all_in, 99) * 1000,
+        "max_ms": max(all_in) * 1000,
+        "each_p50_ms": percentile(each, 50) * 1000,
+        "each_p99_ms": percentile(each, 99) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--procs", type=int, default=4, help="Client processes.")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; server and clients on the same machine")
+    for clients in args.clients:
+        with taboor_server() as (base, demo):
+            r = bench(base, demo, clients, args.rounds, min(args.procs, clients))
+        print(
+            f"{clients} clients ({r['connect_s']:.1f} s to connect and join), "
+            f"{args.rounds} calls: call -> all received p50 {r['p50_ms']:.1f} ms, "
+            f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
+            f"per client p50 {r['each_p50_ms']:.1f} ms, p99 {r['each_p99_ms']:.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
