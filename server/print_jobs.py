@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from server.auth import Principal, Role, require_center, require_role
+from server.auth import SYSTEM, Principal, require_center, require_role
 from server.db import Database
 from server.domain.errors import Conflict, NotFound
 from server.operations import (
     QUEUED,
+    STAFF_AT_COUNTER,
     Outcome,
     Published,
     append_event,
@@ -28,14 +29,7 @@ from server.operations import (
 from server.store import Tx
 
 PRINTED, FAILED = "printed", "failed"
-STAFF = (Role.CLERK, Role.MANAGER, Role.ADMIN)
 
-_JOB = """
-INSERT INTO print_jobs (ticket_id, device_id, printer, base_url, state, attempts,
-    created_at, updated_at)
-VALUES (:ticket_id, :device_id, :printer, :base_url, 'queued', 0, :now, :now)
-RETURNING id"""
-_DEVICE_PRINTER = "SELECT printer FROM devices WHERE id = :id"
 _JOB = """
 SELECT j.id, j.ticket_id, j.device_id, j.printer, j.base_url, j.state, t.lang
 FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id WHERE j.id = :id"""
@@ -135,7 +129,7 @@ def record_result(
             center_id,
             center_code,
             "device.changed",
-            actor=Principal("system", None, "system", None),
+            actor=SYSTEM,
             now=now,
             data={"device": device_id, "printer_state": state, "from": previous, "job": job_id},
         )
@@ -164,7 +158,7 @@ def reprint(
     base_url: str,
 ) -> Outcome:
     """Queue the ticket again, on the printer of its last job (else the default)."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_AT_COUNTER)
 
     def work(tx: Tx) -> Outcome:
         ticket = find_ticket(tx, ticket_id)
