@@ -130,6 +130,24 @@ def services(center: str):
         return jsonify(queries.list_services(tx, center, runtime().now()))
 
 
+@bp.get("/centers/<center>/waits")
+def waits(center: str):
+    """Open feed of the current waits per service (no token; no personal data)."""
+    rt = runtime()
+    with rt.db.reading() as tx:
+        services = queries.list_services(tx, center, rt.now())
+    return jsonify({
+        "center": center,
+        "generated_at": operations.iso(rt.now()),
+        "services": [
+            {key: service[key] for key in (
+                "code", "name_ar", "name_en", "waiting", "open_counters", "estimated_wait_s",
+                "sla_minutes")} | {"basis": service["estimate"]["basis"]}  # type: ignore[index]
+            for service in services
+        ],
+    })  # fmt: skip
+
+
 @bp.get("/centers/<center>/counters")
 def counters(center: str):
     """A center's counters, their state and current ticket."""

@@ -356,6 +356,48 @@ def openapi_document() -> dict[str, Any]:
                 params=[_CENTER],
             )
         },
+        "/api/v1/centers/{center}/waits": {
+            "get": _op(
+                "Open, machine-readable feed of the current waits per service",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["center", "generated_at", "services"],
+                            "properties": {
+                                "center": _string(),
+                                "generated_at": _string(format="date-time"),
+                                "services": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": [
+                                            "code",
+                                            "waiting",
+                                            "estimated_wait_s",
+                                            "basis",
+                                        ],
+                                        "properties": {
+                                            "code": _string(),
+                                            "name_ar": _string(),
+                                            "name_en": _string(),
+                                            "waiting": _INT,
+                                            "open_counters": _INT,
+                                            "estimated_wait_s": _INT,
+                                            "sla_minutes": _INT,
+                                            "basis": _string(enum=["recent", "configured"]),
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "Waits",
+                    ),
+                    **_errors(404),
+                },
+                params=[_CENTER],
+            )
+        },
         "/api/v1/centers/{center}/counters": {
             "get": _op(
                 "Counters with their state and current ticket",

@@ -300,3 +300,14 @@ def test_ids_out_of_range_in_the_body_are_400(client, clerk, open_counter, ticke
     response = client.post(f"/api/v1/counters/{open_counter}/call",
                            json={"ticket": ticket, "reason": "x"}, headers=clerk)
     assert_error(response, 400, "invalid_field", field="ticket")
+
+
+def test_the_waits_feed_is_open_and_carries_no_personal_data(client, kiosk):
+    issue(client, kiosk)
+    feed = client.get(f"/api/v1/centers/{CENTER}/waits").json
+    extract = next(s for s in feed["services"] if s["code"] == EXTRACT)
+    assert extract["waiting"] == 1 and extract["basis"] == "configured"
+    assert feed["generated_at"].endswith("Z")
+    assert set(extract) == {"code", "name_ar", "name_en", "waiting", "open_counters",
+                            "estimated_wait_s", "sla_minutes", "basis"}
+    assert_error(client.get("/api/v1/centers/NOPE/waits"), 404, "center_not_found")

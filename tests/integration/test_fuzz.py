@@ -18,7 +18,7 @@ def _operations(app):
 
 
 def test_every_operation_is_fuzzed(app):
-    assert len(_operations(app)) == 21
+    assert len(_operations(app)) == 22
 
 
 def test_no_input_makes_a_server_error_or_breaks_the_document(app, client, demo):
