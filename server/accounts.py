@@ -160,7 +160,8 @@ def login(db: Database, tokens: StaffTokens, username: str, password: str) -> tu
 
 _DEVICE_BY_TOKEN = "SELECT id, kind, center_id FROM devices WHERE token_hash = :h AND active = :yes"
 _USER_BY_ID = (
-    "SELECT id, role, center_id, password_hash FROM users WHERE id = :id AND active = :yes"
+    "SELECT id, role, center_id, password_hash, counter_id FROM users "
+    "WHERE id = :id AND active = :yes"
 )
 
 
@@ -188,7 +189,7 @@ def _lookup_principal(db: Database, tokens: StaffTokens, token: str) -> Principa
         user = tx.one(_USER_BY_ID, {"id": user_id, "yes": True})
     if user is None or not tokens.matches(stamp, user[3]):
         raise Unauthorized("the token is no longer valid", code="token_invalid")
-    return Principal("user", user[0], user[1], user[2])
+    return Principal("user", user[0], user[1], user[2], user[4])
 
 
 def load_demo(db: Database, *, actor: Principal, now: datetime) -> dict[str, object]:

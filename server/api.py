@@ -19,6 +19,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _MISSING = object()
 MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+MAX_TEXT = 1000
 
 
 def _body() -> dict[str, Any]:
@@ -28,7 +29,7 @@ def _body() -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("the body is not valid JSON", code="bad_json") from None
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", code="bad_json")
@@ -52,6 +53,22 @@ def _field(
         raise InvalidInput(f"{name} must be a {kind.__name__}", field=name)
     if kind is int and not 0 < value <= MAX_ID:
         raise InvalidInput(f"{name} must be between 1 and {MAX_ID}", field=name)
+    if kind is str:
+        _check_text(name, value)
+    return value
+
+
+def _check_text(name: str, value: str) -> None:
+    # PostgreSQL text cannot hold NUL, and no name, code or reason needs it or a novel.
+    if "\x00" in value or len(value) > MAX_TEXT:
+        raise InvalidInput(f"{name} must be text of at most {MAX_TEXT} characters", field=name)
+
+
+def _arg(name: str) -> str | None:
+    """A query-string argument, checked like a body field."""
+    value = request.args.get(name)
+    if value is not None:
+        _check_text(name, value)
     return value
 
 
@@ -116,21 +133,21 @@ def centers():
         return jsonify(queries.list_centers(tx))
 
 
-@bp.get("/centers/<center>")
+@bp.get("/centers/<code:center>")
 def center(center: str):
     """One center."""
     with runtime().db.reading() as tx:
         return jsonify(queries.center_view(queries.find_center(tx, center)))
 
 
-@bp.get("/centers/<center>/services")
+@bp.get("/centers/<code:center>/services")
 def services(center: str):
     """A center's services with how many wait and the estimated wait."""
     with runtime().db.reading() as tx:
         return jsonify(queries.list_services(tx, center, runtime().now()))
 
 
-@bp.get("/centers/<center>/waits")
+@bp.get("/centers/<code:center>/waits")
 def waits(center: str):
     """Open feed of the current waits per service (no token; no personal data)."""
     rt = runtime()
@@ -148,34 +165,33 @@ def waits(center: str):
     })  # fmt: skip
 
 
-@bp.get("/centers/<center>/counters")
+@bp.get("/centers/<code:center>/counters")
 def counters(center: str):
     """A center's counters, their state and current ticket."""
     with runtime().db.reading() as tx:
         return jsonify(queries.list_counters(tx, center))
 
 
-@bp.get("/centers/<center>/stats")
+@bp.get("/centers/<code:center>/stats")
 def stats(center: str):
     """Wait and service statistics for local days from..to (manager or admin)."""
     actor = require_role(_actor(), Role.MANAGER, Role.ADMIN)
-    args = request.args
     with runtime().db.reading() as tx:
         require_center(actor, queries.find_center(tx, center)["id"])  # type: ignore[arg-type]
         return jsonify(reports.center_report(
-            tx, center, now=runtime().now(), from_day=args.get("from"), to_day=args.get("to"),
-            service=args.get("service"), counter=args.get("counter"), clerk=args.get("clerk"),
+            tx, center, now=runtime().now(), from_day=_arg("from"), to_day=_arg("to"),
+            service=_arg("service"), counter=_arg("counter"), clerk=_arg("clerk"),
         ))  # fmt: skip
 
 
-@bp.get("/centers/<center>/snapshot")
+@bp.get("/centers/<code:center>/snapshot")
 def snapshot(center: str):
     """Everything a live page needs to redraw, with the event sequence number."""
     with runtime().db.reading() as tx:
-        return jsonify(queries.snapshot(tx, center))
+        return jsonify(queries.snapshot(tx, center, runtime().now()))
 
 
-@bp.post("/centers/<center>/tickets")
+@bp.post("/centers/<code:center>/tickets")
 def issue(center: str):
     """Issue a ticket (kiosk device, clerk, manager or admin)."""
     actor = _actor()
@@ -222,7 +238,7 @@ def reprint(ticket_id: int):
     return jsonify(outcome.body), 202
 
 
-@bp.get("/tickets/<public_id>")
+@bp.get("/tickets/<code:public_id>")
 def ticket(public_id: str):
     """A ticket's state, position and estimated wait, by its public id (the QR code)."""
     with runtime().db.reading() as tx:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from config import Settings, load_settings
 from config.settings import ensure_secret_key
@@ -46,6 +46,12 @@ class IdConverter(IntegerConverter):
     regex = r"[1-9]\d{0,17}"
 
 
+class CodeConverter(BaseConverter):
+    """A center code or public id in a URL: letters, digits, dash and underscore."""
+
+    regex = r"[A-Za-z0-9_-]{1,64}"
+
+
 def runtime() -> Runtime:
     return current_app.extensions["taboor"]
 
@@ -54,7 +60,8 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
     """Build the app; `test_config` overrides settings (same keys as defaults.toml)."""
     settings = ensure_secret_key(load_settings(overrides=test_config))
     app = Flask(__name__, instance_path=settings.instance_path)
-    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    # No request to Taboor needs more than a few kilobytes.
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024)
     app.json.ensure_ascii = False  # Arabic stays readable in JSON
     app.json.sort_keys = False
 
@@ -73,6 +80,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
     from server import api, cli, errors, realtime
 
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["code"] = CodeConverter
 
     errors.init_app(app)
     cli.init_app(app)

@@ -38,6 +38,7 @@ class Principal:
     id: int | None
     role: str  # a Role for users, a DeviceKind for devices, "system" for the CLI
     center_id: int | None
+    counter_id: int | None = None  # a clerk's own counter
 
     @property
     def actor(self) -> str:
@@ -62,6 +63,16 @@ def require_role(principal: Principal | None, *roles: str) -> Principal:
 def require_center(principal: Principal, center_id: int) -> None:
     if principal.kind != "system" and not principal.in_center(center_id):
         raise Forbidden("you may not act in this center", code="center_forbidden")
+
+
+def require_counter(principal: Principal, counter_id: int) -> None:
+    """A clerk works at their own counter (managers and admins at any)."""
+    if (
+        principal.role == Role.CLERK
+        and principal.counter_id is not None
+        and principal.counter_id != counter_id
+    ):
+        raise Forbidden("you work at another counter", code="counter_forbidden")
 
 
 def hash_password(password: str) -> str:

@@ -188,11 +188,16 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
                 f"demo already loaded; credentials in {Path(app.instance_path)}"
                 "/demo-credentials.json"
             )
-    resumed = rt.spooler.resume()
-    if resumed:
-        click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
     click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
-    serve(app, host, port, threads, live)
+    # The server forks its worker: nothing opened here may be shared with it.
+    rt.db.dispose()
+
+    def worker_started() -> None:
+        resumed = rt.spooler.resume()
+        if resumed:
+            click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
+
+    serve(app, host, port, threads, live, on_worker_start=worker_started)
 
 
 def init_app(app: Flask) -> None:

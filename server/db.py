@@ -105,6 +105,13 @@ class WriterLock:
         finally:
             self._mutex.release()
 
+    def close(self) -> None:
+        """Drop the lock file's descriptor (a forked child must open its own)."""
+        with self._mutex:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
 
 class _Job:
     __slots__ = ("work", "result", "error", "done")
@@ -224,4 +231,10 @@ class Database:
             raw.close()
 
     def dispose(self) -> None:
+        """Close every pooled connection and the writer lock's file.
+
+        Call it before forking a server worker: SQLite connections and lock files
+        must never be shared across processes (the child opens its own)."""
         self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()

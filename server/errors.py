@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
+    @app.errorhandler(sqlite3.OperationalError)
     def database_busy(exc: Exception):
         # The database stayed locked past the busy timeout, or the server went away:
         # nothing was committed, so the client may safely try again.
@@ -61,3 +63,10 @@ def init_app(app: Flask) -> None:
         )
         response.headers["Retry-After"] = "1"
         return response
+
+    try:  # the hot path runs on the driver's cursor, so its errors arrive unwrapped
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        app.register_error_handler(psycopg.OperationalError, database_busy)

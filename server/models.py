@@ -173,14 +173,9 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("center_id", "day", "label"),
         UniqueConstraint("issued_service_id", "day", "number"),
-        # The calling rule reads waiting tickets by effective time.
+        # The calling rule reads today's waiting tickets by effective time.
         Index(
-            "ix_tickets_waiting",
-            "center_id",
-            "state",
-            "service_id",
-            "effective_at",
-            "id",
+            "ix_tickets_waiting", "center_id", "state", "service_id", "day", "effective_at", "id"
         ),
         Index("ix_tickets_counter", "counter_id", "state"),
         # The estimator reads each service's latest completions of the day.

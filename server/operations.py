@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.auth import Principal, Role, require_center, require_role
+from server.auth import Principal, Role, require_center, require_counter, require_role
 from server.db import Database
 from server.domain import chain
 from server.domain.calling import effective_time
@@ -94,12 +94,13 @@ _LOCK_TICKET = "SELECT id FROM tickets WHERE id = :id FOR UPDATE"
 _AHEAD = """
 SELECT sum(CASE WHEN (effective_at, id) < (:effective_at, :id) THEN 1 ELSE 0 END), count(*)
 FROM tickets
-WHERE center_id = :center_id AND state = 'waiting' AND service_id = :service_id"""
+WHERE center_id = :center_id AND state = 'waiting' AND service_id = :service_id
+  AND day = :day"""
 # For each open counter serving the service: how many wait for any of its services.
 _OPEN_COUNTER_QUEUES = """
 SELECT (SELECT count(*) FROM tickets t JOIN counter_services c2 ON c2.service_id = t.service_id
         WHERE c2.counter_id = cs.counter_id AND t.center_id = k.center_id
-          AND t.state = 'waiting')
+          AND t.state = 'waiting' AND t.day = :day)
 FROM counter_services cs JOIN counters k ON k.id = cs.counter_id
 WHERE cs.service_id = :service_id AND k.state = 'open'"""
 # The service's latest completions of the business day (call -> done).
@@ -107,7 +108,9 @@ _RECENT_DONE = f"""
 SELECT called_at, finished_at FROM tickets
 WHERE service_id = :service_id AND day = :day AND state = 'done' AND called_at IS NOT NULL
 ORDER BY finished_at DESC LIMIT {WINDOW}"""
-_COUNTER = "SELECT id, center_id, number, state FROM counters WHERE id = :id"
+_COUNTER = """
+SELECT k.id, k.center_id, k.number, k.state, c.timezone
+FROM counters k JOIN centers c ON c.id = k.center_id WHERE k.id = :id"""
 _LOCK_COUNTER = "SELECT id FROM counters WHERE id = :id FOR UPDATE"
 _COUNTER_SERVICE_IDS = (
     "SELECT service_id FROM counter_services WHERE counter_id = :id ORDER BY position"
@@ -118,11 +121,12 @@ WHERE cs.counter_id = :id ORDER BY cs.position"""
 _COUNTER_CURRENT = """
 SELECT id, label FROM tickets
 WHERE counter_id = :id AND state IN ('called', 'serving') LIMIT 1"""
-# The calling rule in SQL: among the waiting tickets of the counter's services, the
-# earliest effective time, then the lower id.
+# The calling rule in SQL: among today's waiting tickets of the counter's services, the
+# earliest effective time, then the lower id. (Tickets left from an earlier business
+# day are not called: their numbers were reused this morning.)
 _NEXT_WAITING = """
 SELECT id FROM tickets
-WHERE center_id = :center_id AND state = 'waiting'
+WHERE center_id = :center_id AND state = 'waiting' AND day = :day
   AND service_id IN (SELECT service_id FROM counter_services WHERE counter_id = :counter_id)
 ORDER BY effective_at, id LIMIT 1"""
 _CLAIM_SQLITE = f"""
@@ -205,6 +209,7 @@ class CounterRow(NamedTuple):
     center_id: int
     number: int
     state: str
+    timezone: str = "Asia/Damascus"
 
 
 def find_counter(tx: Tx, counter_id: int, *, lock: bool = False) -> CounterRow:
@@ -251,9 +256,12 @@ def ticket_view(tx: Tx, ticket: TicketRow) -> dict[str, object]:
                 "service_id": ticket.service_id,
                 "effective_at": tx.time(ticket.effective_at),
                 "id": ticket.id,
+                "day": tx.day(ticket.day),
             },
         )  # type: ignore[misc]
-        queues = tx.all(_OPEN_COUNTER_QUEUES, {"service_id": ticket.service_id})
+        queues = tx.all(
+            _OPEN_COUNTER_QUEUES, {"service_id": ticket.service_id, "day": tx.day(ticket.day)}
+        )
         estimate = estimate_wait(
             ahead,
             [counter_share(waiting, at_counter) for (at_counter,) in queues],
@@ -485,6 +493,17 @@ def issue(
             raise InvalidInput(
                 f"{center_code} does not offer priority {priority}", field="priority"
             )
+        # At a kiosk a citizen chooses only the classes the center offers there; an
+        # appointment is never self-declared.
+        if actor.kind == "device" and priority != Priority.NORMAL and (
+            priority == Priority.APPOINTMENT
+            or priority not in options.get("kiosk_priorities", ())
+        ):
+            raise InvalidInput(
+                f"priority {priority} is not offered at this kiosk",
+                field="priority",
+                code="priority_not_offered",
+            )
         day = business_day(now, timezone)
         number = tx.scalar(_NEXT_NUMBER, {"service_id": service_id, "day": tx.day(day)})
         public_id = secrets.token_urlsafe(12)
@@ -547,6 +566,7 @@ def _counter_for_call(tx: Tx, counter_id: int, actor: Principal) -> CounterRow:
     require_role(actor, *STAFF_AT_COUNTER)
     counter = find_counter(tx, counter_id, lock=True)
     require_center(actor, counter.center_id)
+    require_counter(actor, counter.id)
     if counter.state != CounterState.OPEN:
         raise Conflict(
             f"counter {counter.number} is {counter.state}; open it first",
@@ -569,7 +589,8 @@ def _called(counter_id: int, actor: Principal, now: datetime) -> dict[str, objec
 
 def _claim_next(tx: Tx, counter: CounterRow, actor: Principal, now: datetime) -> int | None:
     """Atomically take the next waiting ticket (the calling rule) and mark it called."""
-    params = {"center_id": counter.center_id, "counter_id": counter.id}
+    day = tx.day(business_day(now, counter.timezone))
+    params = {"center_id": counter.center_id, "counter_id": counter.id, "day": day}
     if tx.postgres:
         # Concurrent clerks skip each other's locked rows instead of queueing behind them.
         ticket_id = tx.scalar(_NEXT_WAITING + " FOR UPDATE SKIP LOCKED", params)
@@ -620,7 +641,12 @@ def call_ticket(
             )
         transition(ticket.state, Action.CALL)
         next_id = tx.scalar(
-            _NEXT_WAITING, {"center_id": counter.center_id, "counter_id": counter.id}
+            _NEXT_WAITING,
+            {
+                "center_id": counter.center_id,
+                "counter_id": counter.id,
+                "day": tx.day(business_day(now, counter.timezone)),
+            },
         )
         out_of_order = next_id != ticket.id
         _update_ticket(
@@ -672,6 +698,8 @@ def act(
     def work(tx: Tx) -> Outcome:
         ticket = find_ticket(tx, ticket_id, lock=True)
         require_center(actor, ticket.center_id)
+        if ticket.counter_id is not None:
+            require_counter(actor, ticket.counter_id)
         changes: dict[str, object] = {"state": transition(ticket.state, action).value}
         if action is Action.RECALL:
             changes["recall_count"] = ticket.recall_count + 1
@@ -712,6 +740,8 @@ def transfer(
     def work(tx: Tx) -> Outcome:
         ticket = find_ticket(tx, ticket_id, lock=True)
         require_center(actor, ticket.center_id)
+        if ticket.counter_id is not None:
+            require_counter(actor, ticket.counter_id)
         target = tx.scalar(
             _SERVICE_IN_CENTER, {"center_id": ticket.center_id, "code": service_code, "yes": True}
         )
@@ -762,6 +792,7 @@ def set_counter_state(
     def work(tx: Tx) -> Outcome:
         counter = find_counter(tx, counter_id, lock=True)
         require_center(actor, counter.center_id)
+        require_counter(actor, counter.id)
         if state != CounterState.OPEN:
             _require_free(tx, counter)
         tx.run(

@@ -49,10 +49,12 @@ def list_centers(tx: Tx) -> list[dict[str, object]]:
     return [center_view(_center_dict(row)) for row in tx.all(_CENTERS + " ORDER BY code")]
 
 
-def _waiting_by_service(tx: Tx, center_id: int) -> dict[int, int]:
+def _waiting_by_service(tx: Tx, center: dict[str, object], now: datetime) -> dict[int, int]:
+    """Today's waiting tickets per service (earlier days' leftovers are not in line)."""
+    day = business_day(now, str(center["timezone"]))
     return dict(tx.all(
         "SELECT service_id, count(*) FROM tickets WHERE center_id = :id AND state = 'waiting' "
-        "GROUP BY service_id", {"id": center_id},
+        "AND day = :day GROUP BY service_id", {"id": center["id"], "day": tx.day(day)},
     ))  # fmt: skip
 
 
@@ -107,7 +109,7 @@ ORDER BY g.id, s.id"""
 def list_services(tx: Tx, code: str, now: datetime) -> list[dict[str, object]]:
     """The center's services with the queue in front of each and its estimated wait."""
     center = find_center(tx, code)
-    waiting = _waiting_by_service(tx, center["id"])  # type: ignore[arg-type]
+    waiting = _waiting_by_service(tx, center, now)
     shares = _open_shares_by_service(tx, center["id"], waiting)  # type: ignore[arg-type]
     day = business_day(now, center["timezone"])  # type: ignore[arg-type]
     recent = _recent_by_service(tx, center["id"], day)  # type: ignore[arg-type]
@@ -149,12 +151,12 @@ WHERE t.center_id = :id AND t.state IN ('called', 'serving')
 ORDER BY t.called_at DESC"""
 
 
-def snapshot(tx: Tx, code: str) -> dict[str, object]:
+def snapshot(tx: Tx, code: str, now: datetime) -> dict[str, object]:
     """Everything a live page needs to redraw, as of the event `seq` (one read)."""
     center = find_center(tx, code)
     codes = dict(tx.all("SELECT id, code FROM services WHERE center_id = :id",
                         {"id": center["id"]}))  # fmt: skip
-    waiting = _waiting_by_service(tx, center["id"])  # type: ignore[arg-type]
+    waiting = _waiting_by_service(tx, center, now)
     keys = ("ticket_id", "label", "state", "called_at", "recall_count", "counter_id",
             "counter", "service")  # fmt: skip
     now_serving = []

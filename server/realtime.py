@@ -184,9 +184,7 @@ def on_join(data: object = None) -> dict[str, object]:
         center = queries.find_center(tx, code)
     if not may_watch(principal, center):
         if principal is None:
-            return _error(
-                "center_forbidden", f"{code} has no public display; connect with a token"
-            )
+            return _error("center_forbidden", f"{code} has no public display; connect with a token")
         return _error("center_forbidden", f"you may not watch {code}")
     join_room(room(code))
     # Read the seq after joining: whatever commits later reaches this client.

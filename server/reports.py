@@ -96,9 +96,7 @@ def _day(value: str | None, field: str) -> date | None:
     except ValueError:
         raise InvalidInput(f"{field} must be a date YYYY-MM-DD", field=field) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(
-            f"{field} must be between {FIRST_YEAR} and {LAST_YEAR}", field=field
-        )
+        raise InvalidInput(f"{field} must be between {FIRST_YEAR} and {LAST_YEAR}", field=field)
     return day
 
 

@@ -92,8 +92,18 @@ def _raise_open_files_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 64, live: int = 2000) -> None:
-    """Serve `app` until interrupted: `threads` for HTTP, `live` for Socket.IO clients."""
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int = 64,
+    live: int = 2000,
+    on_worker_start: Callable[[], None] | None = None,
+) -> None:
+    """Serve `app` until interrupted: `threads` for HTTP, `live` for Socket.IO clients.
+
+    `on_worker_start` runs in the worker process once it is forked (background work
+    such as the print spooler belongs there, not in the master)."""
     # Requests are short and mostly wait on sockets and SQLite: hand the GIL over
     # sooner than the default 5 ms so a thread holding the writer lock is not kept
     # waiting behind threads parsing requests (measured in bench/issue_and_call.py).
@@ -109,6 +119,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 64, live: int = 2000)
             "worker_class": "gthread",
             "threads": threads + live,
             "worker_connections": connections,
+            "post_fork": lambda _server, _worker: on_worker_start and on_worker_start(),
             "keepalive": 75,
             "timeout": 60,
             "graceful_timeout": 10,

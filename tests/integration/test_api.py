@@ -311,3 +311,48 @@ def test_the_waits_feed_is_open_and_carries_no_personal_data(client, kiosk):
     assert set(extract) == {"code", "name_ar", "name_en", "waiting", "open_counters",
                             "estimated_wait_s", "sla_minutes", "basis"}
     assert_error(client.get("/api/v1/centers/NOPE/waits"), 404, "center_not_found")
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    ("get", "/api/v1/tickets/%00", None),
+    ("get", "/api/v1/centers/A%00/snapshot", None),
+    ("post", "/api/v1/auth/token", {"username": "a\u0000", "password": "x"}),
+    ("post", f"/api/v1/centers/{CENTER}/tickets", {"service": "a\u0000"}),
+    ("post", f"/api/v1/centers/{CENTER}/tickets", {"service": "x" * 5000}),
+])
+def test_nul_characters_and_novels_are_refused_before_the_database(client, kiosk, method,
+                                                                   url, body):
+    response = getattr(client, method)(url, json=body, headers=kiosk)
+    assert response.status_code in (400, 404)
+    assert response.json["error"]["code"] in ("invalid_field", "not_found")
+
+
+def test_a_clerk_works_only_at_their_own_counter(client, kiosk, demo, clerk, open_counter):
+    other = login(client, demo.clerks[1])  # sits at counter 2
+    assert_error(client.post(f"/api/v1/counters/{open_counter}/next", headers=other), 403,
+                 "counter_forbidden")
+    ticket = issue(client, kiosk).json
+    client.post(f"/api/v1/counters/{open_counter}/next", headers=clerk)
+    assert_error(client.post(f"/api/v1/tickets/{ticket['id']}/done", headers=other), 403,
+                 "counter_forbidden")
+    manager = login(client, demo.user("manager"))
+    assert client.post(f"/api/v1/tickets/{ticket['id']}/no-show", headers=manager).json[
+        "state"] == "no_show"
+
+
+def test_a_kiosk_offers_only_the_centers_kiosk_priorities_and_never_appointments(
+    client, kiosk, manager
+):
+    assert issue(client, kiosk, priority="disabled").status_code == 201
+    assert_error(issue(client, kiosk, priority="appointment"), 400, "priority_not_offered",
+                 field="priority")
+    assert issue(client, manager, priority="appointment").status_code == 201
+
+
+def test_deeply_nested_or_huge_bodies_are_4xx(client, kiosk):
+    nested = client.post(f"/api/v1/centers/{CENTER}/tickets", data="[" * 20000,
+                         headers={**kiosk, "Content-Type": "application/json"})
+    assert_error(nested, 400, "bad_json")
+    huge = client.post(f"/api/v1/centers/{CENTER}/tickets", data="x" * (200 * 1024),
+                       headers={**kiosk, "Content-Type": "application/json"})
+    assert_error(huge, 413, "too_large")

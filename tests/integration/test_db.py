@@ -74,3 +74,27 @@ def test_two_server_processes_on_one_sqlite_file_number_without_gaps(app, tmp_pa
         assert proc.returncode == 0
         numbers += json.loads(out)
     assert sorted(numbers) == list(range(1, 181))
+
+
+def test_a_database_locked_by_another_program_answers_503_with_retry_after(
+    app, kiosk, tmp_path
+):
+    import sqlite3
+
+    from server import create_app
+
+    impatient = create_app({**settings_for(tmp_path), "sqlite_busy_timeout_ms": 100})
+    client = impatient.test_client()
+    url, body = "/api/v1/centers/DAM-MIDAN/tickets", {"service": "general-inquiry"}
+    other = sqlite3.connect(tmp_path / "taboor.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. a backup tool holding the write lock
+    try:
+        response = client.post(url, json=body, headers=kiosk)
+        assert response.status_code == 503
+        assert response.json["error"]["code"] == "database_unavailable"
+        assert response.headers["Retry-After"] == "1"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.post(url, json=body, headers=kiosk).status_code == 201
+    impatient.extensions["taboor"].db.dispose()

@@ -261,3 +261,13 @@ def test_a_shared_counter_counts_for_its_share_of_the_queue(rt):
     other = issue(rt, FAMILY)
     # One extract and one family statement wait at counter 1: each gets half of it.
     assert other["estimate"]["capacity"] == 0.5
+
+
+def test_yesterdays_leftover_tickets_are_not_called_or_counted_today(rt, clock):
+    left = issue(rt)  # never served
+    clock.advance(days=1)
+    today = issue(rt)
+    assert today["label"] == left["label"]  # numbering restarted
+    assert today["position"] == 1
+    cid = opened(rt, 1)
+    assert call_next(rt, cid)["id"] == today["id"]
