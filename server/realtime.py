@@ -171,6 +171,13 @@ def on_connect(auth: object = None) -> None:
     _session()["token"] = token
 
 
+def _current(code: str) -> dict[str, object]:
+    """The answer to a join or ping: the center's current event sequence number."""
+    with runtime().db.reading() as tx:
+        seq = queries.find_center(tx, code)["event_seq"]
+    return {"ok": True, "center": code, "seq": seq}
+
+
 @socketio.on("join")
 @_answering
 def on_join(data: object = None) -> dict[str, object]:
@@ -179,8 +186,7 @@ def on_join(data: object = None) -> dict[str, object]:
     if code is None:
         return _error("bad_join", 'send {"center": "<center code>"}')
     principal = _principal()
-    rt = runtime()
-    with rt.db.reading() as tx:
+    with runtime().db.reading() as tx:
         center = queries.find_center(tx, code)
     if not may_watch(principal, center):
         if principal is None:
@@ -188,9 +194,7 @@ def on_join(data: object = None) -> dict[str, object]:
         return _error("center_forbidden", f"you may not watch {code}")
     join_room(room(code))
     # Read the seq after joining: whatever commits later reaches this client.
-    with rt.db.reading() as tx:
-        seq = queries.find_center(tx, code)["event_seq"]
-    return {"ok": True, "center": code, "seq": seq}
+    return _current(code)
 
 
 @socketio.on("ping")
@@ -202,9 +206,7 @@ def on_ping(data: object = None) -> dict[str, object]:
         return _error("bad_ping", 'send {"center": "<center code>"}')
     if room(code) not in rooms():
         return _error("not_joined", f"join {code} first")
-    with runtime().db.reading() as tx:
-        seq = queries.find_center(tx, code)["event_seq"]
-    return {"ok": True, "center": code, "seq": seq}
+    return _current(code)
 
 
 @socketio.on_error_default
