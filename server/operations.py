@@ -495,9 +495,13 @@ def issue(
             )
         # At a kiosk a citizen chooses only the classes the center offers there; an
         # appointment is never self-declared.
-        if actor.kind == "device" and priority != Priority.NORMAL and (
-            priority == Priority.APPOINTMENT
-            or priority not in options.get("kiosk_priorities", ())
+        if (
+            actor.kind == "device"
+            and priority != Priority.NORMAL
+            and (
+                priority == Priority.APPOINTMENT
+                or priority not in options.get("kiosk_priorities", ())
+            )
         ):
             raise InvalidInput(
                 f"priority {priority} is not offered at this kiosk",

@@ -173,6 +173,15 @@ def reprint(
     return db.atomic(work)
 
 
+def printers_of(db: Database, job_ids: list[int]) -> list[tuple[int, str]]:
+    """Each job with the printer it goes to."""
+    with db.reading() as tx:
+        return [
+            (job_id, tx.scalar("SELECT printer FROM print_jobs WHERE id = :id", {"id": job_id}))
+            for job_id in job_ids
+        ]
+
+
 def queued_jobs(db: Database) -> list[int]:
     """Jobs still waiting to print (after a restart, they are printed then)."""
     with db.reading() as tx:

@@ -17,7 +17,7 @@ from datetime import datetime
 from printers.backends import PrinterError, printer_from_spec
 from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
 from server.db import Database
-from server.print_jobs import JobToPrint, job_to_print, queued_jobs, record_result
+from server.print_jobs import JobToPrint, job_to_print, printers_of, queued_jobs, record_result
 from server.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -55,17 +55,24 @@ class PrintSpooler:
         self.publisher = publisher
         self.clock = clock
         self.width = WIDTH_58MM if paper_mm == 58 else WIDTH_80MM
-        self._jobs: queue.Queue[int | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        # One lane (a queue and a thread) per printer: a dead printer's timeouts delay
+        # only its own kiosk's tickets, never another kiosk's.
+        self._lanes: dict[str, tuple[queue.Queue[int | None], threading.Thread]] = {}
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Condition(self._lock)
 
     def submit(self, job_ids: list[int]) -> None:
-        """Print these committed jobs in the background."""
+        """Print these committed jobs in the background, each on its printer's lane."""
         if not job_ids:
             return
-        self._ensure_worker()
-        for job_id in job_ids:
-            self._jobs.put(job_id)
+        for job_id, printer in printers_of(self.db, job_ids):
+            with self._lock:
+                self._pending += 1
+                lane = self._lanes.get(printer)
+                if lane is None:
+                    lane = self._lanes[printer] = self._open_lane(printer)
+            lane[0].put(job_id)
 
     def resume(self) -> int:
         """Queue the jobs left unprinted by a previous run; returns how many."""
@@ -75,40 +82,38 @@ class PrintSpooler:
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every submitted job is done (tests, shutdown); False on timeout."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._jobs.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join(10)
-            self._thread = None
+        with self._lock:
+            lanes, self._lanes = list(self._lanes.values()), {}
+        for jobs, _ in lanes:
+            jobs.put(None)
+        for _, thread in lanes:
+            thread.join(10)
 
-    def _ensure_worker(self) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._work, name="taboor-spooler", daemon=True
-                )
-                self._thread.start()
+    def _open_lane(self, printer: str) -> tuple[queue.Queue[int | None], threading.Thread]:
+        jobs: queue.Queue[int | None] = queue.Queue()
+        thread = threading.Thread(
+            target=self._work, args=(jobs,), name=f"taboor-print {printer}", daemon=True
+        )
+        thread.start()
+        return jobs, thread
 
-    def _work(self) -> None:
+    def _work(self, jobs: queue.Queue[int | None]) -> None:
         while True:
-            job_id = self._jobs.get()
+            job_id = jobs.get()
+            if job_id is None:
+                return
             try:
-                if job_id is None:
-                    return
                 self.print_job(job_id)
-            except Exception:  # one broken job must not stop the spooler
+            except Exception:  # one broken job must not stop the lane
                 log.exception("print job %s failed unexpectedly", job_id)
             finally:
-                self._jobs.task_done()
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
 
     def print_job(self, job_id: int) -> None:
         """Render and send one job, then record how it went."""

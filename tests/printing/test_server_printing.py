@@ -134,3 +134,33 @@ def test_a_bad_printer_spec_is_refused_when_the_device_is_added(runner):
     result = runner.invoke(args=["device", "add", "--kind", "kiosk", "--center", CENTER,
                                  "--printer", "carrier-pigeon:5"])
     assert result.exit_code != 0 and "printer" in result.output
+
+
+def test_a_printer_that_hangs_does_not_hold_up_another_kiosks_tickets(rt, client, tmp_path):
+    import socket
+
+    # A printer whose port never completes a connection: its listen backlog is full.
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead.listen(0)
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(dead.getsockname())
+        fillers.append(filler)
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    try:
+        slow = kiosk_with_printer(rt, f"network:127.0.0.1:{dead.getsockname()[1]}")
+        good = kiosk_with_printer(rt, f"file:{tmp_path / 'good'}")
+        client.post(URL, json={"service": "general-inquiry"}, headers=slow)
+        client.post(URL, json={"service": "general-inquiry"}, headers=good)
+        assert rt.spooler.drain(30)
+    finally:
+        for sock in [*fillers, dead]:
+            sock.close()
+    states = [e.payload["device"]["printer_state"] for e in events.events
+              if e.name == "device.changed"]
+    # The good kiosk's ticket printed while the dead printer was still timing out.
+    assert states[0] == "ok" and states[1] in ("timeout", "offline")
