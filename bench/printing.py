@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from common import percentile
@@ -32,18 +32,7 @@ from printers.layout import (  # noqa: E402
     render_ticket,
     status_url,
 )
-
-DEMO = TicketPrint(
-    center_ar="مركز خدمة المواطن - الميدان",
-    center_en="Citizen Service Center - Al-Midan",
-    label="A-042",
-    service_ar="إخراج قيد فردي",
-    service_en="Individual civil-registry extract",
-    ahead=7,
-    wait_minutes=12,
-    issued_local=datetime(2026, 3, 1, 9, 0),
-    status_url=status_url("http://192.168.1.10:8000", "Vq3kZP9xLrT2wYbN"),
-)
+from printers.sample import SAMPLE_TICKET  # noqa: E402
 
 
 def nth_ticket(base: TicketPrint, n: int) -> TicketPrint:
@@ -58,7 +47,7 @@ def nth_ticket(base: TicketPrint, n: int) -> TicketPrint:
 
 
 def bench(lang: str, width: int, iterations: int, engine: str) -> dict[str, float]:
-    base = replace(DEMO, lang=lang)
+    base = replace(SAMPLE_TICKET, lang=lang)
     t = time.perf_counter()
     first = encode_ticket(render_ticket(base, width, engine=engine))
     cold = time.perf_counter() - t

@@ -7,26 +7,14 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
 
 import pytest
 from PIL import Image, ImageOps
 
 from printers.escpos_raster import PAPER_STATUS
 from printers.fonts import BASIC, RAQM, raqm_available
-from printers.layout import TicketPrint, status_url
-
-DEMO_TICKET = TicketPrint(
-    center_ar="مركز خدمة المواطن - الميدان",
-    center_en="Citizen Service Center - Al-Midan",
-    label="A-042",
-    service_ar="إخراج قيد فردي",
-    service_en="Individual civil-registry extract",
-    ahead=7,
-    wait_minutes=12,
-    issued_local=datetime(2026, 3, 1, 9, 0),
-    status_url=status_url("http://192.168.1.10:8000", "Vq3kZP9xLrT2wYbN"),
-)
+from printers.layout import TicketPrint
+from printers.sample import SAMPLE_TICKET
 
 ENGINES = [
     pytest.param(RAQM, marks=pytest.mark.skipif(not raqm_available(), reason="no libraqm")),
@@ -36,12 +24,12 @@ ENGINES = [
 
 @pytest.fixture
 def ticket() -> TicketPrint:
-    return DEMO_TICKET
+    return SAMPLE_TICKET
 
 
 @pytest.fixture(params=["ar", "en"])
 def any_lang_ticket(request: pytest.FixtureRequest) -> TicketPrint:
-    return replace(DEMO_TICKET, lang=request.param)
+    return replace(SAMPLE_TICKET, lang=request.param)
 
 
 def ink_bbox(image: Image.Image) -> tuple[int, int, int, int] | None:
