@@ -65,5 +65,9 @@ def taboor_server(extra_env: dict[str, str] | None = None):
             yield base, demo
         finally:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(20)  # open WebSockets hold a graceful stop up to its timeout
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
             log.close()

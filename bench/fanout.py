@@ -1,10 +1,11 @@
 """Call -> every display in the room has it: latency with N connected Socket.IO clients.
 
-    .venv/bin/python bench/fanout.py [--clients 50 200] [--rounds 200] [--procs 4]
+    .venv/bin/python bench/fanout.py [--clients 50 200 500] [--rounds 200] [--procs 1]
 
-Starts `taboor run` on a fresh SQLite instance, connects N python-socketio clients
-(WebSocket transport, display device token, all in the demo center's room) spread
-over --procs client processes, then a clerk calls tickets over HTTP one at a time.
+Starts `taboor run` on a fresh SQLite instance, connects N hall displays (WebSocket
+transport, display device token, all in the demo center's room; the light asyncio
+client of bench/light_socketio.py, so that the clients cost little next to the
+server) spread over --procs client processes, then a clerk calls tickets over HTTP one at a time.
 For each call it records the time from sending the HTTP request to the moment the
 last client got `ticket.called` (and each client's own delay). The clients share the
 machine with the server, so the numbers are an upper bound for the server.
@@ -13,46 +14,53 @@ machine with the server, so the numbers are an upper bound for the server.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import multiprocessing as mp
 import os
-import threading
 import time
 
-import socketio
 from common import percentile, taboor_server
+from light_socketio import Display
 
 CENTER = "DAM-MIDAN"
 
 
 def clients_process(base: str, token: str, count: int, ready, stop, out) -> None:
-    """Connect `count` clients, report when joined, then each ticket.called arrival time."""
+    """Connect `count` displays, report when joined, then each ticket.called arrival time."""
+    asyncio.run(_clients(base, token, count, ready, stop, out))
+
+
+async def _clients(base: str, token: str, count: int, ready, stop, out) -> None:
     arrivals: list[tuple[int, float]] = []
-    lock = threading.Lock()
-    clients = []
-    for _ in range(count):
-        client = socketio.Client(reconnection=False)
+    displays = [Display(base, token, CENTER) for _ in range(count)]
+    gate = asyncio.Semaphore(25)  # connect in small waves, as displays switched on do
 
-        def on_called(payload: dict) -> None:
-            t = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
-            with lock:
-                arrivals.append((payload["ticket"]["id"], t))
+    async def connect(display: Display) -> None:
+        async with gate:
+            await display.connect()
 
-        client.on("ticket.called", on_called)
-        client.connect(base, auth={"token": token}, transports=["websocket"], wait_timeout=30)
-        answer = client.call("join", {"center": CENTER}, timeout=30)
-        if not answer["ok"]:
-            raise RuntimeError(answer)
-        clients.append(client)
+    await asyncio.gather(*(connect(d) for d in displays))
+    listeners = [
+        asyncio.create_task(
+            d.listen("ticket.called", lambda p, at: arrivals.append((p["ticket"]["id"], at)))
+        )
+        for d in displays
+    ]
     ready.set()
-    while not stop.wait(0.05):
-        with lock:
+    while not stop.is_set():
+        await asyncio.sleep(0.02)
+        for task in listeners:
+            if task.done():
+                raise RuntimeError(f"a display lost its connection: {task.exception()}")
+        if arrivals:
             batch, arrivals[:] = arrivals[:], []
-        if batch:
             out.put(batch)
-    for client in clients:
-        client.disconnect()
+    for task in listeners:
+        task.cancel()
+    await asyncio.gather(*listeners, return_exceptions=True)
+    await asyncio.gather(*(d.close() for d in displays))
     out.put(None)
 
 
@@ -138,9 +146,9 @@ def bench(base: str, demo: dict, clients: int, rounds: int, procs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--procs", type=int, default=4, help="Client processes.")
+    parser.add_argument("--procs", type=int, default=1, help="Client processes.")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; server and clients on the same machine")
     for clients in args.clients:

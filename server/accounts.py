@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from printers.backends import printer_from_spec
+from server.print_jobs import is_agent
 from server.auth import (
     DEVICE_TOKEN_PREFIX,
+    LoginThrottle,
     DeviceKind,
     Principal,
     PrincipalCache,
@@ -111,7 +113,7 @@ def create_device(
     require_role(actor, Role.ADMIN, Role.MANAGER)
     if kind not in set(DeviceKind):
         raise InvalidInput(f"kind must be one of {', '.join(DeviceKind)}", field="kind")
-    if printer:
+    if printer and not is_agent(printer):
         try:
             printer_from_spec(printer)
         except ValueError as exc:
@@ -146,15 +148,28 @@ def create_device(
         return device, token
 
 
-def login(db: Database, tokens: StaffTokens, username: str, password: str) -> tuple[str, User]:
-    """Check a staff password and return a fresh token."""
+def login(
+    db: Database,
+    tokens: StaffTokens,
+    username: str,
+    password: str,
+    *,
+    throttle: LoginThrottle | None = None,
+    address: str = "",
+) -> tuple[str, User]:
+    """Check a staff password and return a fresh token (failures count against `address`)."""
+    if throttle is not None:
+        throttle.check(username, address)
     with db.read() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         check_password(_dummy_hash(), password)
+    if user is None or not check_password(user.password_hash, password):
+        if throttle is not None:
+            throttle.failed(username, address)
         raise Unauthorized("wrong username or password", code="invalid_credentials")
-    if not check_password(user.password_hash, password):
-        raise Unauthorized("wrong username or password", code="invalid_credentials")
+    if throttle is not None:
+        throttle.succeeded(username, address)
     return tokens.issue(user.id, user.password_hash), user
 
 

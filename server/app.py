@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
@@ -12,7 +12,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 
 from config import Settings, load_settings
 from config.settings import ensure_secret_key
-from server.auth import PrincipalCache, StaffTokens
+from server.auth import LoginThrottle, PrincipalCache, StaffTokens
 from server.db import Database
 from server.publish import Publisher
 from server.spooler import PrintSpooler
@@ -35,6 +35,7 @@ class Runtime:
     clock: Clock
     principals: PrincipalCache
     spooler: PrintSpooler
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
     def now(self) -> datetime:
         return self.clock()
@@ -77,7 +78,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
         spooler=PrintSpooler(db, publisher, clock, paper_mm=settings.paper_mm),
     )
 
-    from server import api, cli, errors, realtime
+    from server import api, cli, errors, realtime, web
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["code"] = CodeConverter
@@ -85,6 +86,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api.bp)
+    web.init_app(app)
     realtime.init_app(app, app.extensions["taboor"])
     logging.getLogger("taboor").setLevel(logging.INFO)
     return app

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.domain.errors import Forbidden, Unauthorized
+from server.domain.errors import Forbidden, TooManyAttempts, Unauthorized
 
 
 class Role(StrEnum):
@@ -145,3 +149,65 @@ class PrincipalCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+class LoginThrottle:
+    """Failed sign-ins slow guessing down, without letting a stranger lock a clerk out.
+
+    After `limit` failures for one username from one address within `window_s`, that
+    pair waits until its oldest failure leaves the window; one address is also held to
+    `address_limit` failures across all usernames (someone trying many names). A
+    success clears the pair. Kept in memory: Taboor serves from one process, and a
+    restart forgetting the count costs an attacker a restart per few guesses.
+    """
+
+    def __init__(
+        self,
+        limit: int = 5,
+        address_limit: int = 30,
+        window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.address_limit = address_limit
+        self.window_s = window_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._by_address: dict[str, deque[float]] = {}
+
+    def _recent(self, times: deque[float] | None, now: float) -> deque[float] | None:
+        if times is not None:
+            while times and times[0] <= now - self.window_s:
+                times.popleft()
+        return times
+
+    def check(self, username: str, address: str) -> None:
+        """Raise TooManyAttempts while this username and address must wait."""
+        now = self.clock()
+        with self._lock:
+            pair = self._recent(self._failures.get((username, address)), now)
+            every = self._recent(self._by_address.get(address), now)
+            waits = []
+            if pair is not None and len(pair) >= self.limit:
+                waits.append(pair[len(pair) - self.limit] + self.window_s - now)
+            if every is not None and len(every) >= self.address_limit:
+                waits.append(every[len(every) - self.address_limit] + self.window_s - now)
+        if waits:
+            retry = max(1, math.ceil(max(waits)))
+            raise TooManyAttempts(
+                f"too many failed sign-ins; try again in {retry} seconds", retry_after_s=retry
+            )
+
+    def failed(self, username: str, address: str) -> None:
+        now = self.clock()
+        with self._lock:
+            if len(self._failures) > 10_000:  # a flood of names: forget the oldest state
+                self._failures.clear()
+                self._by_address.clear()
+            self._failures.setdefault((username, address), deque()).append(now)
+            self._by_address.setdefault(address, deque()).append(now)
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((username, address), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -21,6 +21,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    429: "too_many_attempts",
     415: "unsupported_media_type",
 }
 
@@ -31,17 +32,35 @@ def error_response(status: int, code: str, message: str, **details: object):
     return response
 
 
+def wants_page() -> bool:
+    """A browser asking for a floor page (not the API): answer with an HTML page."""
+    if request.path.startswith(("/api/", "/socket.io")):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def error_page(status: int, code: str, message: str):
+    return render_template("error.html", status=status, code=code, message=message), status
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(TaboorError)
     def taboor_error(exc: TaboorError):
+        if wants_page() and exc.status != 401:
+            return error_page(exc.status, exc.code, exc.message)
         response = error_response(exc.status, **exc.to_dict())
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+        if exc.status == 429 and "retry_after_s" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
         return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        if wants_page():
+            return error_page(status, HTTP_CODES.get(status, "http_error"), exc.description)
         response = error_response(
             status, HTTP_CODES.get(status, "http_error"), exc.description or exc.name
         )

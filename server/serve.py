@@ -92,6 +92,16 @@ def _raise_open_files_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def _ensure_assets() -> None:
+    """Build the browser packages once (npm); the API works without them, pages do not."""
+    from server import assets
+
+    try:
+        assets.build()
+    except (assets.AssetBuildError, OSError) as exc:
+        print(f"taboor: warning: the floor pages will not be live: {exc}", file=sys.stderr)
+
+
 def serve(
     app: Flask,
     host: str,
@@ -108,6 +118,7 @@ def serve(
     # sooner than the default 5 ms so a thread holding the writer lock is not kept
     # waiting behind threads parsing requests (measured in bench/issue_and_call.py).
     sys.setswitchinterval(0.0005)
+    _ensure_assets()
     # Kept-alive kiosk connections wait in the poller, not in threads: room for them too.
     connections = threads + live + 1000
     _raise_open_files_limit(connections + 256)

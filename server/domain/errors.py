@@ -62,3 +62,10 @@ class InvalidTransition(Conflict):
         super().__init__(f"cannot {action} a ticket that is {state}", state=state, action=action)
         self.state = state
         self.action = action
+
+
+class TooManyAttempts(TaboorError):
+    """Too many failed sign-ins; `retry_after_s` says when to try again."""
+
+    status = 429
+    code = "too_many_attempts"

@@ -1,0 +1,125 @@
+"""Shared page plumbing: language choice, session login with CSRF, catalogs, errors."""
+
+from __future__ import annotations
+
+import re
+from importlib.util import find_spec
+
+import pytest
+
+from server import catalogs, web
+
+
+def _csrf(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_arabic_is_the_default_language(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in html
+
+
+def test_lang_parameter_switches_to_english_and_sets_a_cookie(client):
+    response = client.get("/?lang=en")
+    assert '<html lang="en" dir="ltr"' in response.get_data(as_text=True)
+    assert "taboor_lang=en" in response.headers["Set-Cookie"]
+    assert '<html lang="en"' in client.get("/login").get_data(as_text=True)
+
+
+def test_an_unknown_language_falls_back_to_arabic(client):
+    assert '<html lang="ar"' in client.get("/?lang=xx").get_data(as_text=True)
+
+
+def test_login_form_without_the_csrf_token_is_refused(client, demo):
+    clerk = demo.clerks[0]
+    response = client.post(
+        "/login", data={"username": clerk["username"], "password": clerk["password"]}
+    )
+    assert response.status_code == 400
+    with client.session_transaction() as session:
+        assert "token" not in session
+
+
+def test_login_with_csrf_token_starts_a_session(client, demo):
+    clerk = demo.clerks[0]
+    token = _csrf(client)
+    response = client.post(
+        "/login",
+        data={"username": clerk["username"], "password": clerk["password"], "csrf_token": token},
+    )
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert session["token"]
+
+
+def test_wrong_password_answers_401_with_the_form_again(client, demo):
+    token = _csrf(client)
+    response = client.post(
+        "/login",
+        data={"username": demo.clerks[0]["username"], "password": "nope", "csrf_token": token},
+    )
+    assert response.status_code == 401
+    assert "اسم المستخدم أو كلمة المرور غير صحيحة." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:x"])
+def test_login_never_redirects_to_another_site(client, demo, target):
+    clerk = demo.clerks[0]
+    token = _csrf(client)
+    response = client.post(
+        f"/login?next={target}",
+        data={"username": clerk["username"], "password": clerk["password"], "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_logout_needs_the_csrf_token(client, demo):
+    clerk = demo.clerks[0]
+    token = _csrf(client)
+    client.post(
+        "/login",
+        data={"username": clerk["username"], "password": clerk["password"], "csrf_token": token},
+    )
+    assert client.post("/logout").status_code == 400
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    with client.session_transaction() as session:
+        assert "token" not in session
+
+
+def test_page_errors_are_pages_and_api_errors_stay_json(client):
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "هذه الصفحة غير موجودة." in page.get_data(as_text=True)
+    api = client.get("/api/v1/no-such", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json["error"]["code"] == "not_found"
+
+
+def test_the_page_font_is_served_by_taboor(client):
+    response = client.get("/static/fonts/NotoSansArabic.ttf")
+    assert response.status_code == 200
+    assert response.data[:4] in (b"\x00\x01\x00\x00", b"true", b"OTTO")
+
+
+def test_qr_codes_are_drawn_by_taboor_and_bad_input_is_a_400(client):
+    response = client.get("/qr.svg?data=http://taboor.local/t/abc")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert client.get("/qr.svg?data=").status_code == 400
+    assert client.get("/qr.svg?data=" + "x" * 600).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "package", [name for name in web.CATALOG_PACKAGES if find_spec(name) is not None]
+)
+def test_every_page_string_has_its_arabic_translation(package):
+    assert catalogs.missing(package) == {"ar": []}
+
+
+def test_catalogs_are_compiled_once_and_not_again_while_unchanged(tmp_path):
+    first = web.compile_catalogs(tmp_path)
+    mos = sorted(tmp_path.rglob("*.mo"))
+    assert mos, first
+    stamps = [mo.stat().st_mtime_ns for mo in mos]
+    web.compile_catalogs(tmp_path)
+    assert [mo.stat().st_mtime_ns for mo in mos] == stamps
