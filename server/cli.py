@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -118,7 +120,11 @@ def device_group() -> None:
 @click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
 @click.option("--center", required=True, help="Center code.")
 @click.option("--name", default="", help="A name to recognise it by.")
-@click.option("--printer", default="", help="A kiosk's own printer, e.g. network:10.0.0.7:9100.")
+@click.option(
+    "--printer",
+    default="",
+    help="A kiosk's own printer, e.g. network:10.0.0.7:9100, or agent (its print agent).",
+)
 @with_appcontext
 def device_add(kind: str, center: str, name: str, printer: str) -> None:
     """Register a device and print its token (shown only now)."""
@@ -198,6 +204,54 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
             click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
 
     serve(app, host, port, threads, live, on_worker_start=worker_started)
+
+
+@click.command("agent")
+@click.option("--server", required=True, help="The Taboor server, e.g. http://10.0.0.2:5000.")
+@click.option(
+    "--token",
+    required=True,
+    envvar="TABOOR_AGENT_TOKEN",
+    help="The kiosk's device token (or TABOOR_AGENT_TOKEN).",
+)
+@click.option("--printer", required=True, help="The printer here, e.g. usb:04b8:0202.")
+@click.option("--paper", type=click.Choice(["80", "58"]), default="80", show_default=True,
+              help="Paper width in mm.")  # fmt: skip
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the journal of printed jobs is kept (default: the user's state folder).",
+)
+def agent_command(
+    server: str, token: str, printer: str, paper: str, state_dir: Path | None
+) -> None:
+    """Print a kiosk's tickets on this PC's printer (the kiosk print agent)."""
+    from printers.agent import AgentError, PrintAgent, default_state_dir
+    from printers.backends import printer_from_spec
+
+    if not server.startswith(("http://", "https://")):
+        raise click.BadParameter("give the server as http://host:port", param_hint="--server")
+    try:
+        backend = printer_from_spec(printer)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--printer") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    folder = state_dir or default_state_dir()
+    agent = PrintAgent(
+        server.rstrip("/"), token.strip(), backend, paper_mm=int(paper), state_dir=folder
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: agent.stop())
+    click.echo(f"print agent for {server}, printing to {printer}; journal in {folder}")
+    try:
+        agent.run()
+    except AgentError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"print agent stopped ({agent.printed} ticket(s) printed)")
+
+
+# Not an app command: a kiosk PC has no database and no settings, only this.
+main.add_command(agent_command)
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,9 @@ A printer that is off, out of paper or slow never costs a ticket: the ticket and
 job are committed first, the answer goes back at once, and the spooler prints in the
 background. A failed job stays on record with its error, the kiosk device's printer
 state changes (a `device.changed` event for managers), and staff can reprint.
+
+A kiosk whose printer is `agent` prints through its print agent (a program on the kiosk
+PC, `printers/agent.py`): its jobs stay `queued` until the agent acknowledges them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ from server.operations import (
 from server.store import Tx
 
 PRINTED, FAILED = "printed", "failed"
+# The printer spec of a kiosk whose tickets its print agent prints.
+AGENT = "agent"
+
+
+def is_agent(spec: str) -> bool:
+    """Whether a printer spec means "the kiosk's print agent prints it"."""
+    return spec.strip().lower() == AGENT
+
 
 _JOB = """
 SELECT j.id, j.ticket_id, j.device_id, j.printer, j.base_url, j.state, t.lang
@@ -55,6 +66,7 @@ class JobToPrint:
     issued_local: datetime
     status_base: str
     eastern_digits: bool
+    device_id: int | None = None  # the kiosk it was issued at
 
 
 def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
@@ -82,6 +94,7 @@ def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
         issued_local=ticket.issued_at.astimezone(ZoneInfo(timezone)),
         status_base=job[4],
         eastern_digits=bool(options.get("eastern_digits")),
+        device_id=job[2],
     )
 
 
@@ -89,9 +102,68 @@ _UPDATE_JOB = """
 UPDATE print_jobs SET state = :state, attempts = attempts + 1, error_code = :code,
     error = :error, updated_at = :now
 WHERE id = :id RETURNING device_id, ticket_id"""
+# An agent's answer counts once: only a queued job of its own kiosk printed by an agent.
+_ACK_JOB = """
+UPDATE print_jobs SET state = :state, attempts = attempts + 1, error_code = :code,
+    error = :error, updated_at = :now
+WHERE id = :id AND device_id = :device AND state = 'queued' AND lower(trim(printer)) = 'agent'
+RETURNING device_id, ticket_id"""
+_AGENT_JOB = """
+SELECT state, error_code FROM print_jobs
+WHERE id = :id AND device_id = :device AND lower(trim(printer)) = 'agent'"""
 _DEVICE_STATE = """
 SELECT d.printer_state, d.center_id, c.code FROM devices d JOIN centers c ON c.id = d.center_id
 WHERE d.id = :id"""
+
+
+def _job_params(
+    job_id: int, error_code: str | None, error: str | None, now: datetime, tx: Tx
+) -> dict[str, object]:
+    return {
+        "id": job_id,
+        "state": FAILED if error_code else PRINTED,
+        "code": error_code,
+        "error": error,
+        "now": tx.time(now),
+    }
+
+
+def _printer_state_outcome(
+    tx: Tx,
+    job_id: int,
+    device_id: int | None,
+    *,
+    error_code: str | None,
+    error: str | None,
+    now: datetime,
+) -> Outcome:
+    """The answer for a recorded job, and `device.changed` when the printer's state moved."""
+    body = {"job": job_id, "state": FAILED if error_code else PRINTED, "error": error_code}
+    if device_id is None:
+        return Outcome(body)
+    previous, center_id, center_code = tx.one(_DEVICE_STATE, {"id": device_id})  # type: ignore[misc]
+    state = error_code or "ok"
+    if state == previous:
+        return Outcome(body)
+    tx.run(
+        "UPDATE devices SET printer_state = :state, last_seen = :now WHERE id = :id",
+        {"state": state, "now": tx.time(now), "id": device_id},
+    )
+    seq = append_event(
+        tx,
+        center_id,
+        center_code,
+        "device.changed",
+        actor=SYSTEM,
+        now=now,
+        data={"device": device_id, "printer_state": state, "from": previous, "job": job_id},
+    )
+    payload = {
+        "center": center_code,
+        "seq": seq,
+        "device": {"id": device_id, "printer_state": state, "error": error},
+    }
+    return Outcome(body, [Published("device.changed", payload)])
 
 
 def record_result(
@@ -100,47 +172,57 @@ def record_result(
     """Mark a job printed (no error) or failed; report a change of the printer's state."""
 
     def work(tx: Tx) -> Outcome:
-        row = tx.one(
-            _UPDATE_JOB,
-            {
-                "id": job_id,
-                "state": FAILED if error_code else PRINTED,
-                "code": error_code,
-                "error": error,
-                "now": tx.time(now),
-            },
-        )
+        row = tx.one(_UPDATE_JOB, _job_params(job_id, error_code, error, now, tx))
         if row is None:
             raise NotFound(f"no print job {job_id}", code="print_job_not_found")
-        device_id = row[0]
-        body = {"job": job_id, "state": FAILED if error_code else PRINTED, "error": error_code}
-        if device_id is None:
-            return Outcome(body)
-        previous, center_id, center_code = tx.one(_DEVICE_STATE, {"id": device_id})  # type: ignore[misc]
-        state = error_code or "ok"
-        if state == previous:
-            return Outcome(body)
-        tx.run(
-            "UPDATE devices SET printer_state = :state, last_seen = :now WHERE id = :id",
-            {"state": state, "now": tx.time(now), "id": device_id},
+        return _printer_state_outcome(
+            tx, job_id, row[0], error_code=error_code, error=error, now=now
         )
-        seq = append_event(
-            tx,
-            center_id,
-            center_code,
-            "device.changed",
-            actor=SYSTEM,
-            now=now,
-            data={"device": device_id, "printer_state": state, "from": previous, "job": job_id},
-        )
-        payload = {
-            "center": center_code,
-            "seq": seq,
-            "device": {"id": device_id, "printer_state": state, "error": error},
-        }
-        return Outcome(body, [Published("device.changed", payload)])
 
     return db.atomic(work)
+
+
+def acknowledge(
+    db: Database,
+    job_id: int,
+    *,
+    device_id: int,
+    error_code: str | None,
+    error: str | None,
+    now: datetime,
+) -> Outcome:
+    """Record a print agent's answer for a job of its kiosk; a repeated answer changes nothing.
+
+    The body says `"duplicate": true` when the job had been answered before (the
+    agent's first acknowledgement arrived, then it acknowledged again after a
+    reconnect): the recorded result stands.
+    """
+
+    def work(tx: Tx) -> Outcome:
+        params = {**_job_params(job_id, error_code, error, now, tx), "device": device_id}
+        row = tx.one(_ACK_JOB, params)
+        if row is None:
+            known = tx.one(_AGENT_JOB, {"id": job_id, "device": device_id})
+            if known is None:
+                raise NotFound(
+                    f"no print job {job_id} for this kiosk's agent", code="print_job_not_found"
+                )
+            return Outcome({"job": job_id, "state": known[0], "error": known[1], "duplicate": True})
+        return _printer_state_outcome(
+            tx, job_id, row[0], error_code=error_code, error=error, now=now
+        )
+
+    return db.atomic(work)
+
+
+def agent_backlog(db: Database, device_id: int) -> list[int]:
+    """The queued agent jobs of a kiosk, oldest first: what its agent is owed."""
+    with db.reading() as tx:
+        return [job_id for (job_id,) in tx.all(
+            "SELECT id FROM print_jobs WHERE state = 'queued' AND device_id = :device "
+            "AND lower(trim(printer)) = 'agent' ORDER BY id",
+            {"device": device_id},
+        )]  # fmt: skip
 
 
 _LAST_JOB = """

@@ -76,6 +76,10 @@ def init_app(app: Flask, rt: Runtime) -> None:
         engineio_logger=False,
     )
     rt.publisher.subscribe(Forwarder(socketio.server))
+    # Kiosk print agents: their handlers, and the spooler's hand-over of agent jobs.
+    from server import agent_hub
+
+    agent_hub.init_app(app, rt, socketio.server)
 
 
 class Forwarder:

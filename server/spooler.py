@@ -4,6 +4,10 @@ Requests never wait for paper: they queue the job id here after their commit and
 answer. One worker thread renders each ticket (~15 ms) and sends it with the backend's
 short timeouts; the result goes back to the database and, when a printer's state
 changes, to the live events.
+
+Jobs for a kiosk whose printer is `agent` are not printed here: the lane hands them to
+the agent hub (`server/agent_hub.py`), which sends them to the kiosk's print agent over
+Socket.IO; they stay queued until the agent acknowledges them.
 """
 
 from __future__ import annotations
@@ -17,10 +21,20 @@ from datetime import datetime
 from printers.backends import PrinterError, printer_from_spec
 from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
 from server.db import Database
-from server.print_jobs import JobToPrint, job_to_print, printers_of, queued_jobs, record_result
+from server.print_jobs import (
+    JobToPrint,
+    is_agent,
+    job_to_print,
+    printers_of,
+    queued_jobs,
+    record_result,
+)
 from server.publish import Publisher
 
 log = logging.getLogger(__name__)
+
+# Takes a committed job meant for a kiosk's print agent (the agent hub's `deliver`).
+AgentSink = Callable[[JobToPrint], None]
 
 
 def ticket_print(job: JobToPrint) -> TicketPrint:
@@ -61,6 +75,8 @@ class PrintSpooler:
         self._lock = threading.Lock()
         self._pending = 0
         self._idle = threading.Condition(self._lock)
+        # Set by the agent hub; without one, agent jobs wait queued for the agent's hello.
+        self.agents: AgentSink | None = None
 
     def submit(self, job_ids: list[int]) -> None:
         """Print these committed jobs in the background, each on its printer's lane."""
@@ -75,8 +91,15 @@ class PrintSpooler:
             lane[0].put(job_id)
 
     def resume(self) -> int:
-        """Queue the jobs left unprinted by a previous run; returns how many."""
-        pending = queued_jobs(self.db)
+        """Queue the jobs left unprinted by a previous run; returns how many.
+
+        Agent jobs are left alone: each agent is sent its backlog when it says hello.
+        """
+        pending = [
+            job_id
+            for job_id, printer in printers_of(self.db, queued_jobs(self.db))
+            if not is_agent(printer)
+        ]
         self.submit(pending)
         return len(pending)
 
@@ -120,6 +143,9 @@ class PrintSpooler:
         job = job_to_print(self.db, job_id)
         if job is None:
             return
+        if is_agent(job.printer):
+            self._hand_to_agent(job)
+            return
         code: str | None = None
         message: str | None = None
         try:
@@ -135,3 +161,19 @@ class PrintSpooler:
             log.warning("ticket %s: %s", job.label, exc)
         outcome = record_result(self.db, job_id, error_code=code, error=message, now=self.clock())
         self.publisher.publish(outcome.events)
+
+    def _hand_to_agent(self, job: JobToPrint) -> None:
+        """Send a job to its kiosk's print agent; it stays queued until the agent answers."""
+        if job.device_id is None:
+            # Only a kiosk has an agent: a job without one would wait forever.
+            outcome = record_result(
+                self.db,
+                job.id,
+                error_code="no_agent",
+                error="the printer 'agent' prints a kiosk's tickets; this ticket has no kiosk",
+                now=self.clock(),
+            )
+            self.publisher.publish(outcome.events)
+            return
+        if self.agents is not None:
+            self.agents(job)

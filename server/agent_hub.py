@@ -1,0 +1,176 @@
+"""Kiosk print agents over Socket.IO: a kiosk whose printer is `agent` prints through a
+program on the kiosk PC (`printers/agent.py`, `taboor agent`), not through the server.
+
+The contract:
+
+1. The agent connects with the kiosk's device token (`auth={"token": ...}`, as every
+   device does) and emits `agent.hello` (any payload) with an acknowledgement callback.
+   The server joins it to the room `agent:<device id>`, then sends it every queued
+   job of its kiosk, oldest first, as `print.job`, and answers
+   `{"ok": true, "device", "queued"}` (or `{"ok": false, "error": {"code", "message"}}`:
+   `token_required`, `agent_forbidden` for a token that is not a kiosk's, ...).
+   Rooms do not survive a reconnect: the agent says hello again after each one.
+2. Every job of the kiosk committed later (a ticket issued at the kiosk, a reprint)
+   is pushed to the room as `print.job` after the commit, by the spooler's lane.
+   `print.job` is `{"job": <id>, "public_id", "label", "ticket": {...}}` where `ticket`
+   is the printed content (`printers.agent.ticket_to_wire`).
+3. The agent answers each job with `print.ack` `{"job", "ok": true}` or
+   `{"job", "ok": false, "error": {"code", "message"}}`. The server records the
+   result (the job becomes `printed` or `failed`, and a change of the kiosk's printer
+   state is a `device.changed` event) and answers `{"ok": true, "job", "state"}`.
+   A job is answered once: a repeated answer gets `"duplicate": true` and changes
+   nothing. A failed job is kept for staff to reprint, like the spooler's.
+
+The server sends what is printed, not the printed bytes: the agent renders the
+ticket for its own paper width (the server does not know which roll a kiosk has), a
+message is a few hundred bytes instead of tens of kilobytes of raster, and a `pdf:`
+printer on the kiosk PC gets real text. Jobs are delivered at least once (the hello
+joins the room before it reads the backlog, so a job committed in between arrives
+twice); the agent's journal makes printing happen at most once.
+
+Handlers only check who is asking and translate; the rules live in
+`server/print_jobs.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, current_app, request
+from flask_socketio import join_room
+from socketio import Server
+
+from printers.agent import ticket_to_wire
+from server.app import Runtime, runtime
+from server.auth import DeviceKind, Principal
+from server.domain.errors import Forbidden, Unauthorized
+from server.print_jobs import JobToPrint, acknowledge, agent_backlog, job_to_print
+from server.realtime import NAMESPACE, _answering, _error, _principal, socketio
+from server.spooler import ticket_print
+
+log = logging.getLogger(__name__)
+
+_EXTENSION = "taboor.agents"
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_MAX_ERROR = 500
+_MAX_ID = 2**63 - 1
+
+
+def agent_room(device_id: int) -> str:
+    """The room a kiosk's print agent listens in."""
+    return f"agent:{device_id}"
+
+
+def job_message(job: JobToPrint) -> dict[str, object]:
+    """The `print.job` payload: the job and what to print, for the agent to render."""
+    return {
+        "job": job.id,
+        "public_id": job.ticket["public_id"],
+        "label": job.label,
+        "ticket": ticket_to_wire(ticket_print(job)),
+    }
+
+
+class AgentHub:
+    """Sends committed jobs to the kiosks' agents (the spooler's sink for agent jobs)."""
+
+    def __init__(self, server: Server, rt: Runtime) -> None:
+        # Bound to this app's server, like the realtime Forwarder.
+        self.server = server
+        self.rt = rt
+
+    def deliver(self, job: JobToPrint) -> None:
+        """Push one committed job to its kiosk's agent, if the agent is listening."""
+        assert job.device_id is not None
+        self.server.emit(
+            "print.job", job_message(job), to=agent_room(job.device_id), namespace=NAMESPACE
+        )
+
+    def send_backlog(self, device_id: int, sid: str) -> int:
+        """Send one agent every queued job of its kiosk, oldest first; returns how many."""
+        sent = 0
+        for job_id in agent_backlog(self.rt.db, device_id):
+            job = job_to_print(self.rt.db, job_id)
+            if job is None:  # answered meanwhile
+                continue
+            self.server.emit("print.job", job_message(job), to=sid, namespace=NAMESPACE)
+            sent += 1
+        return sent
+
+
+def init_app(app: Flask, rt: Runtime, server: Server) -> None:
+    """Hand the spooler's agent jobs to this app's Socket.IO server."""
+    hub = AgentHub(server, rt)
+    app.extensions[_EXTENSION] = hub
+    rt.spooler.agents = hub.deliver
+    # Registered on each app's server: SocketIO keeps decorated handlers for later
+    # servers only when they are declared before the first init_app.
+    socketio.on_event("agent.hello", on_agent_hello)
+    socketio.on_event("print.ack", on_print_ack)
+
+
+def _hub() -> AgentHub:
+    return current_app.extensions[_EXTENSION]
+
+
+def _kiosk() -> Principal:
+    """The kiosk this connection speaks for (its token checked again)."""
+    principal = _principal()
+    if principal is None:
+        raise Unauthorized("connect with the kiosk's device token", code="token_required")
+    if principal.kind != "device" or principal.role != DeviceKind.KIOSK:
+        raise Forbidden("only a kiosk's print agent takes print jobs", code="agent_forbidden")
+    return principal
+
+
+@_answering
+def on_agent_hello(data: object = None) -> dict[str, object]:
+    """Listen for the kiosk's jobs; be sent the ones still queued."""
+    kiosk = _kiosk()
+    assert kiosk.id is not None
+    # Join first, read the backlog second: a job committed in between is sent twice
+    # (the agent prints it once), never missed.
+    join_room(agent_room(kiosk.id))
+    queued = _hub().send_backlog(kiosk.id, request.sid)  # type: ignore[attr-defined]
+    return {"ok": True, "device": kiosk.id, "queued": queued}
+
+
+def _failure(error: object) -> tuple[str, str]:
+    """The error code and message of a failed print, as the agent reported them."""
+    code, given = "agent_error", error
+    if isinstance(error, dict):
+        given_code, given = error.get("code"), error.get("message")
+        if isinstance(given_code, str) and _ERROR_CODE.fullmatch(given_code):
+            code = given_code
+    # PostgreSQL text holds no NUL; a message is for people, not a novel.
+    message = given.replace("\x00", "").strip()[:_MAX_ERROR] if isinstance(given, str) else ""
+    return code, message or "the print agent could not print the ticket"
+
+
+@_answering
+def on_print_ack(data: object = None) -> dict[str, object]:
+    """Record how a job went on the kiosk's printer."""
+    kiosk = _kiosk()
+    assert kiosk.id is not None
+    job = data.get("job") if isinstance(data, dict) else None
+    ok = data.get("ok") if isinstance(data, dict) else None
+    if (
+        not isinstance(job, int)
+        or isinstance(job, bool)
+        or not 0 < job <= _MAX_ID
+        or not isinstance(ok, bool)
+    ):
+        return _error("bad_ack", 'send {"job": <id>, "ok": true|false, "error"?: {...}}')
+    code: str | None = None
+    message: str | None = None
+    if not ok:
+        code, message = _failure(data.get("error"))  # type: ignore[union-attr]
+    rt = runtime()
+    outcome = acknowledge(
+        rt.db, job, device_id=kiosk.id, error_code=code, error=message, now=rt.now()
+    )
+    rt.publisher.publish(outcome.events)
+    if code is not None:
+        log.warning("print job %s failed at kiosk %s: %s: %s", job, kiosk.id, code, message)
+    return {"ok": True, **(outcome.body or {})}
