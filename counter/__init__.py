@@ -1,1 +1,12 @@
-"""Counter desk pages for clerks (not built yet: the live floor issue)."""
+"""The counter desk: a clerk's page to call, serve and hand on tickets (`/counter/`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the desk pages."""
+    from counter.views import bp
+
+    app.register_blueprint(bp)

@@ -254,6 +254,15 @@ def call_next(counter_id: int):
     return _answer(operations.call_next(rt.db, counter_id, actor=actor, now=rt.now()))
 
 
+@bp.get("/counters/<id:counter_id>/queue")
+def counter_queue(counter_id: int):
+    """Today's waiting tickets for this counter's services, in calling order (staff)."""
+    actor = _actor()
+    rt = runtime()
+    with rt.db.reading() as tx:
+        return jsonify(queries.counter_queue(tx, counter_id, actor=actor, now=rt.now()))
+
+
 @bp.post("/counters/<id:counter_id>/call")
 def call_ticket(counter_id: int):
     """Call a specific waiting ticket, with a reason; flagged when out of order."""

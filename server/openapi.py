@@ -217,6 +217,39 @@ SCHEMAS: dict[str, Any] = {
             "ticket_id": _nullable(_INT),
         },
     },
+    "CounterQueue": {
+        "type": "object",
+        "required": ["counter_id", "counter", "business_day", "tickets"],
+        "properties": {
+            "counter_id": _INT,
+            "counter": _INT,
+            "business_day": _string(format="date"),
+            "tickets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "id",
+                        "label",
+                        "service",
+                        "priority",
+                        "issued_at",
+                        "position",
+                        "order",
+                    ],
+                    "properties": {
+                        "id": _INT,
+                        "label": _string(),
+                        "service": _string(),
+                        "priority": _string(enum=["normal", "elderly", "disabled", "appointment"]),
+                        "issued_at": _string(format="date-time"),
+                        "position": {"type": "integer", "minimum": 1},
+                        "order": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
+    },
     "Snapshot": {
         "type": "object",
         "required": ["seq", "now_serving", "waiting", "counters"],
@@ -474,6 +507,19 @@ def openapi_document() -> dict[str, Any]:
                     "200": _json(_ref("Ticket"), "The called ticket"),
                     "204": {"description": "Nobody waits for this counter's services"},
                     **_errors(400, 401, 403, 404, 409, 503),
+                },
+                params=[_COUNTER],
+                auth=True,
+            )
+        },
+        "/api/v1/counters/{counter_id}/queue": {
+            "get": _op(
+                "Today's waiting tickets for the counter's services in calling order "
+                "(clerk at that counter, manager or admin of the center); `order` is the "
+                "place in this counter's order, `position` the place in the ticket's service",
+                {
+                    "200": _json(_ref("CounterQueue"), "The waiting tickets"),
+                    **_errors(401, 403, 404, 503),
                 },
                 params=[_COUNTER],
                 auth=True,

@@ -6,12 +6,15 @@ import json
 from collections import defaultdict
 from datetime import date, datetime
 
+from server.auth import Principal, require_center, require_counter, require_role
 from server.domain.errors import NotFound
 from server.domain.estimator import WINDOW, counter_share, estimate_wait
 from server.domain.numbering import business_day
 from server.operations import (
+    STAFF_AT_COUNTER,
     CounterRow,
     counter_view,
+    find_counter,
     find_ticket,
     iso,
     recent_handling,
@@ -178,3 +181,47 @@ def ticket_by_public_id(tx: Tx, public_id: str) -> dict[str, object]:
     if ticket_id is None:
         raise NotFound("no such ticket", code="ticket_not_found")
     return ticket_view(tx, find_ticket(tx, ticket_id))
+
+
+# The calling order of `operations._NEXT_WAITING` (the calling rule of
+# server/domain/calling.py: effective time, then id) over every waiting ticket of the
+# counter's services instead of only the first; keep the two WHERE and ORDER BY alike
+# (tests/integration/test_counter_queue_api.py checks that call_next takes the head).
+_COUNTER_QUEUE = """
+SELECT t.id, t.label, s.code, t.priority, t.issued_at
+FROM tickets t JOIN services s ON s.id = t.service_id
+WHERE t.center_id = :center_id AND t.state = 'waiting' AND t.day = :day
+  AND t.service_id IN (SELECT service_id FROM counter_services WHERE counter_id = :counter_id)
+ORDER BY t.effective_at, t.id"""
+
+
+def counter_queue(tx: Tx, counter_id: int, *, actor: Principal, now: datetime) -> dict[str, object]:
+    """Today's waiting tickets for the services a counter serves, in calling order.
+
+    `order` is the place in this counter's calling order; `position` is the place in
+    the ticket's own service, as the citizen's status page shows it.
+    """
+    require_role(actor, *STAFF_AT_COUNTER)
+    counter = find_counter(tx, counter_id)
+    require_center(actor, counter.center_id)
+    require_counter(actor, counter.id)
+    day = business_day(now, counter.timezone)
+    rows = tx.all(
+        _COUNTER_QUEUE,
+        {"center_id": counter.center_id, "counter_id": counter.id, "day": tx.day(day)},
+    )
+    in_service: dict[str, int] = defaultdict(int)
+    tickets = []
+    for order, (ticket_id, ticket_label, service, priority, issued_at) in enumerate(rows, 1):
+        in_service[service] += 1
+        tickets.append({
+            "id": ticket_id, "label": ticket_label, "service": service, "priority": priority,
+            "issued_at": iso(tx.read_time(issued_at)), "position": in_service[service],
+            "order": order,
+        })  # fmt: skip
+    return {
+        "counter_id": counter.id,
+        "counter": counter.number,
+        "business_day": day.isoformat(),
+        "tickets": tickets,
+    }
