@@ -115,7 +115,10 @@ def auth_token():
     username = _field(body, "username", str)
     password = _field(body, "password", str)
     rt = runtime()
-    token, user = accounts.login(rt.db, rt.tokens, username, password)
+    token, user = accounts.login(
+        rt.db, rt.tokens, username, password,
+        throttle=rt.logins, address=request.remote_addr or "",
+    )  # fmt: skip
     return jsonify(
         {
             "token": token,

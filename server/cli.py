@@ -60,6 +60,19 @@ def _print_demo(demo: dict) -> None:
         click.echo(f"  {device['kind']:8} {device['name']:10} {device['token']}")
 
 
+def _print_pages(base: str, demo: dict) -> None:
+    """Where to open the floor pages of the demo center (device tokens in the address)."""
+    center = demo["center"]
+    token = {d["kind"]: d["token"] for d in demo["devices"]}
+    click.echo("Floor pages (a device keeps the token from the address after the first visit):")
+    if "kiosk" in token:
+        click.echo(f"  kiosk    {base}/kiosk/{center}#token={token['kiosk']}")
+    if "display" in token:
+        click.echo(f"  display  {base}/display/{center}#token={token['display']}")
+    click.echo(f"  counter  {base}/counter/   (sign in as a clerk above)")
+    click.echo(f"  manager  {base}/manage/{center}   (sign in as the manager above)")
+
+
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
@@ -181,20 +194,22 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     rt = runtime()
     migrate.upgrade(rt.db.engine)
+    base = f"http://{host}:{port}"
     if demo:
         with rt.db.read() as session:
             empty = not session.scalar(select(func.count()).select_from(Center))
+        saved = Path(app.instance_path) / "demo-credentials.json"
         if empty:
             credentials = accounts.load_demo(rt.db, actor=SYSTEM, now=rt.now())
             path = _save_demo(app, credentials)
             _print_demo(credentials)
             click.echo(f"(saved to {path})")
+            _print_pages(base, credentials)
         else:
-            click.echo(
-                f"demo already loaded; credentials in {Path(app.instance_path)}"
-                "/demo-credentials.json"
-            )
-    click.echo(f"Taboor on http://{host}:{port}/api/v1/centers")
+            click.echo(f"demo already loaded; credentials in {saved}")
+            if saved.exists():
+                _print_pages(base, json.loads(saved.read_text(encoding="utf-8")))
+    click.echo(f"Taboor on {base}/ (API: {base}/api/v1/centers)")
     # The server forks its worker: nothing opened here may be shared with it.
     rt.db.dispose()
 

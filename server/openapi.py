@@ -26,6 +26,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "Wrong role, or another center",
         404: "Unknown center, service, counter or ticket",
         409: "Not allowed in the current state (`state` gives it)",
+        429: "Too many failed sign-ins from this address (`retry_after_s`, Retry-After)",
         503: "Database busy past its timeout; nothing was committed, retry",
     }
     return {str(s): _json(_ref("Error"), texts[s]) for s in statuses}
@@ -111,6 +112,53 @@ SCHEMAS: dict[str, Any] = {
             "estimated_wait_s": _INT,
         },
     },
+    "TicketProgress": {
+        "type": "object",
+        "required": ["ticket", "center", "service", "expired", "final", "joined_at",
+                     "joined_by", "served_since", "out_of_order", "seq"],
+        "properties": {
+            "ticket": _ref("Ticket"),
+            "center": {
+                "type": "object",
+                "required": ["code", "name_ar", "name_en", "timezone"],
+                "properties": {
+                    "code": _string(), "name_ar": _string(), "name_en": _string(),
+                    "timezone": _string(), "public_display": {"type": "boolean"},
+                    "eastern_digits": {"type": "boolean"},
+                },
+            },
+            "service": {
+                "type": "object",
+                "required": ["code", "name_ar", "name_en"],
+                "properties": {"code": _string(), "name_ar": _string(), "name_en": _string()},
+            },
+            "expired": {"type": "boolean",
+                        "description": "Still waiting, but issued on an earlier business day"},
+            "final": {"type": "boolean", "description": "done, no_show or cancelled"},
+            "joined_at": _TIME,
+            "joined_by": _string(enum=["issue", "transfer"]),
+            "served_since": {**_INT, "description": "Other tickets of its service called to a "
+                             "counter (recalls not counted) between joining the line and its "
+                             "own call"},
+            "out_of_order": {
+                "type": "array",
+                "description": "Tickets called in that span although they joined the line "
+                               "after this one",
+                "items": {
+                    "type": "object",
+                    "required": ["label", "reason", "at"],
+                    "properties": {
+                        "label": _string(),
+                        "reason": _string(enum=["priority", "transfer", "clerk"]),
+                        "note": _string(maxLength=200,
+                                        description="The clerk's stated reason (clerk only)"),
+                        "at": _string(format="date-time"),
+                    },
+                },
+            },
+            "seq": {**_INT, "description": "The center's event sequence number when read"},
+        },
+    },  # fmt: skip
     "Ticket": {
         "type": "object",
         "required": [
@@ -358,7 +406,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "A token",
                     ),
-                    **_errors(400, 401),
+                    **_errors(400, 401, 429),
                 },
                 body=_body(
                     {"username": _string(), "password": _string()},
@@ -485,6 +533,18 @@ def openapi_document() -> dict[str, Any]:
                     ["service"],
                 ),
             )
+        },
+        "/api/v1/tickets/{public_id}/progress": {
+            "get": _op(
+                "The citizen's status page in one answer: the ticket (state, position, "
+                "estimated wait), its center and service, and how its line moved since it "
+                "joined: tickets of its service called since, and those called before it out "
+                "of turn, with why",
+                {"200": _json(_ref("TicketProgress"), "The ticket and its line"),
+                 **_errors(404, 503)},
+                params=[{"name": "public_id", "in": "path", "required": True,
+                         "schema": _string(pattern="^[A-Za-z0-9_-]{1,64}$")}],
+            )  # fmt: skip
         },
         "/api/v1/tickets/{public_id}": {
             "get": _op(

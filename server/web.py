@@ -49,6 +49,7 @@ from flask import (
 )
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from markupsafe import Markup
 
 from server import accounts
@@ -231,8 +232,11 @@ def login():
             )  # fmt: skip
         except TooManyAttempts as exc:
             minutes = max(1, round(int(exc.details["retry_after_s"]) / 60))
-            error = _l("Too many failed attempts. Try again in %(minutes)s minutes.",
-                       minutes=minutes)  # fmt: skip
+            error = lazy_ngettext(
+                "Too many failed attempts. Try again in %(num)d minute.",
+                "Too many failed attempts. Try again in %(num)d minutes.",
+                minutes,
+            )
             status = 429
         except TaboorError:
             error = _l("Wrong username or password.")

@@ -83,6 +83,7 @@ def test_logout_needs_the_csrf_token(client, demo):
         data={"username": clerk["username"], "password": clerk["password"], "csrf_token": token},
     )
     assert client.post("/logout").status_code == 400
+    token = _csrf(client, "/")  # signing in starts a new session with a new token
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     with client.session_transaction() as session:
         assert "token" not in session
@@ -97,9 +98,9 @@ def test_page_errors_are_pages_and_api_errors_stay_json(client):
 
 
 def test_the_page_font_is_served_by_taboor(client):
-    response = client.get("/static/fonts/NotoSansArabic.ttf")
-    assert response.status_code == 200
-    assert response.data[:4] in (b"\x00\x01\x00\x00", b"true", b"OTTO")
+    with client.get("/static/fonts/NotoSansArabic.ttf") as response:
+        assert response.status_code == 200
+        assert response.data[:4] in (b"\x00\x01\x00\x00", b"true", b"OTTO")
 
 
 def test_qr_codes_are_drawn_by_taboor_and_bad_input_is_a_400(client):
@@ -123,3 +124,21 @@ def test_catalogs_are_compiled_once_and_not_again_while_unchanged(tmp_path):
     stamps = [mo.stat().st_mtime_ns for mo in mos]
     web.compile_catalogs(tmp_path)
     assert [mo.stat().st_mtime_ns for mo in mos] == stamps
+
+
+def test_repeated_wrong_passwords_are_held_with_429_on_the_page_and_the_api(client, demo):
+    clerk = demo.clerks[0]
+    token = _csrf(client)
+    for _ in range(5):
+        wrong = {"username": clerk["username"], "password": "nope", "csrf_token": token}
+        assert client.post("/login", data=wrong).status_code == 401
+    right = {"username": clerk["username"], "password": clerk["password"], "csrf_token": token}
+    page = client.post("/login", data=right)
+    assert page.status_code == 429
+    assert "محاولات فاشلة كثيرة" in page.get_data(as_text=True)
+    api = client.post(
+        "/api/v1/auth/token", json={"username": clerk["username"], "password": clerk["password"]}
+    )
+    assert api.status_code == 429
+    assert api.json["error"]["code"] == "too_many_attempts"
+    assert int(api.headers["Retry-After"]) > 0
