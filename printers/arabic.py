@@ -52,6 +52,27 @@ def has_rtl(text: str) -> bool:
     return _RTL_CHAR.search(text) is not None
 
 
+_MIRRORED = str.maketrans("()[]{}<>«»‹›", ")(][}{><»«›‹")
+
+
+def mirror_brackets(line: str) -> str:
+    """Swap the brackets of a right-to-left line that lie outside LTR isolates.
+
+    python-bidi reorders but does not mirror: "(" reordered into a right-to-left run
+    would still be drawn opening to the right. Swapping in logical order before the
+    reordering draws the right glyph. Latin codes and numbers sit in isolates here, so
+    a bracket outside one belongs to the Arabic text (UAX #9 rule N0 resolves it RTL).
+    """
+    out, depth = [], 0
+    for ch in line:
+        if ch == LRI:
+            depth += 1
+        elif ch == PDI and depth:
+            depth -= 1
+        out.append(ch if depth else ch.translate(_MIRRORED))
+    return "".join(out)
+
+
 def visual_order(text: str) -> str:
     """Shape one line with arabic-reshaper and reorder it with python-bidi (no raqm).
 
@@ -62,5 +83,5 @@ def visual_order(text: str) -> str:
     import arabic_reshaper
     from bidi import get_display
 
-    shaped = arabic_reshaper.reshape(text)
+    shaped = arabic_reshaper.reshape(mirror_brackets(text))
     return strip_controls(get_display(shaped, base_dir="R"))

@@ -289,3 +289,11 @@ def test_ticket_data_is_checked() -> None:
 def test_width_must_be_whole_bytes(ticket, width) -> None:
     with pytest.raises(ValueError, match="width"):
         render_ticket(ticket, width)
+
+
+def test_brackets_in_an_arabic_line_face_the_right_way_without_raqm():
+    # Visual order runs left to right: the logical closing bracket is drawn leftmost,
+    # and must be drawn as "(" to close the parenthesis read from the right.
+    from printers.arabic import visual_order
+
+    assert visual_order("أ (ب)") == "(ﺏ) ﺃ"

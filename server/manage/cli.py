@@ -1,0 +1,64 @@
+"""`taboor report`: the dashboard's PDF or CSV report, written to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from server import reports
+from server.app import runtime
+from server.domain.errors import TaboorError
+from server.manage import data, exports
+
+FORMATS = {".pdf": "pdf", ".csv": "csv"}
+
+
+@click.command("report")
+@click.option("--center", required=True, help="Center code, e.g. DAM-MIDAN.")
+@click.option("--from", "from_day", help="First local day, YYYY-MM-DD (default: today).")
+@click.option("--to", "to_day", help="Last local day, YYYY-MM-DD (default: --from or today).")
+@click.option("--service", help="Only this service (its code).")
+@click.option("--counter", help="Only this counter (its number).")
+@click.option("--clerk", help="Only this clerk (username).")
+@click.option("--lang", type=click.Choice(["ar", "en"]), default="ar", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write: .pdf or .csv.")  # fmt: skip
+@with_appcontext
+def report_command(
+    center: str,
+    from_day: str | None,
+    to_day: str | None,
+    service: str | None,
+    counter: str | None,
+    clerk: str | None,
+    lang: str,
+    out: Path,
+) -> None:
+    """Write the statistics report of a center for a range of days (PDF or CSV)."""
+    kind = FORMATS.get(out.suffix.lower())
+    if kind is None:
+        raise click.BadParameter("the file name must end in .pdf or .csv", param_hint="--out")
+    rt = runtime()
+    try:
+        with rt.db.reading() as tx:
+            found = data.center(tx, center)
+            report = reports.center_report(
+                tx, center, now=rt.now(), from_day=from_day, to_day=to_day,
+                service=service, counter=counter, clerk=clerk,
+            )  # fmt: skip
+            choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
+    except TaboorError as exc:
+        raise click.ClickException(f"{exc.message} ({exc.code})") from None
+    names = exports.names_for(found, choices.services)
+    if kind == "csv":
+        # Column headers come from the catalogs: render them in the asked language.
+        with current_app.test_request_context("/", query_string={"lang": lang}):
+            body = exports.to_csv(report, names, lang)
+    else:
+        eastern = bool((found.get("options") or {}).get("eastern_digits"))  # type: ignore[attr-defined]
+        body = exports.to_pdf(report, names, lang, now=rt.now(), eastern=eastern)
+    out.write_bytes(body)
+    click.echo(f"taboor: report for {center} {report['from']}..{report['to']} written to {out}")
