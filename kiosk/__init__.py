@@ -1,1 +1,12 @@
-"""Kiosk touch pages and the kiosk print agent (not built yet: live floor, printing)."""
+"""The kiosk: the touch screen where citizens take a ticket (`/kiosk/<center>`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the kiosk pages."""
+    from kiosk.views import bp
+
+    app.register_blueprint(bp)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import io
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -47,9 +48,8 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from markupsafe import Markup
 
 from server import accounts
@@ -277,7 +277,9 @@ def qr_svg():
     if not 0 < len(data) <= 500:
         abort(400, description="qr")
     qr = segno.make(data, error="m")
-    svg = qr.svg_inline(scale=4, border=2, dark="#000", light="#fff")
+    buffer = io.BytesIO()  # a standalone SVG (with its namespace): an <img> draws only that
+    qr.save(buffer, kind="svg", scale=4, border=2, dark="#000", light="#fff", xmldecl=False)
+    svg = buffer.getvalue()
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
 
 

@@ -106,6 +106,7 @@ def test_the_page_font_is_served_by_taboor(client):
 def test_qr_codes_are_drawn_by_taboor_and_bad_input_is_a_400(client):
     response = client.get("/qr.svg?data=http://taboor.local/t/abc")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b'xmlns="http://www.w3.org/2000/svg"' in response.data  # else <img> draws nothing
     assert client.get("/qr.svg?data=").status_code == 400
     assert client.get("/qr.svg?data=" + "x" * 600).status_code == 400
 
