@@ -1,6 +1,7 @@
 """Call -> every display in the room has it: latency with N connected Socket.IO clients.
 
     .venv/bin/python bench/fanout.py [--clients 50 200 500] [--rounds 200] [--procs 1]
+                                     [--mode threading gevent]
 
 Starts `taboor run` on a fresh SQLite instance, connects N hall displays (WebSocket
 transport, display device token, all in the demo center's room; the light asyncio
@@ -36,18 +37,27 @@ async def _clients(base: str, token: str, count: int, ready, stop, out) -> None:
     arrivals: list[tuple[int, float]] = []
     displays = [Display(base, token, CENTER) for _ in range(count)]
     gate = asyncio.Semaphore(25)  # connect in small waves, as displays switched on do
+    joined = asyncio.Event()
+    count_in = 0
 
-    async def connect(display: Display) -> None:
+    async def run(display: Display) -> None:
+        nonlocal count_in
         async with gate:
             await display.connect()
-
-    await asyncio.gather(*(connect(d) for d in displays))
-    listeners = [
-        asyncio.create_task(
-            d.listen("ticket.called", lambda p, at: arrivals.append((p["ticket"]["id"], at)))
+        count_in += 1
+        if count_in == count:
+            joined.set()
+        # Listen at once: a display that waits for the others would miss its pings.
+        await display.listen(
+            "ticket.called", lambda p, at: arrivals.append((p["ticket"]["id"], at))
         )
-        for d in displays
-    ]
+
+    listeners = [asyncio.create_task(run(d)) for d in displays]
+    while not joined.is_set():
+        await asyncio.sleep(0.05)
+        for task in listeners:
+            if task.done():
+                raise RuntimeError(f"a display could not connect: {task.exception()}")
     ready.set()
     while not stop.is_set():
         await asyncio.sleep(0.02)
@@ -65,8 +75,12 @@ async def _clients(base: str, token: str, count: int, ready, stop, out) -> None:
 
 
 def post(conn: http.client.HTTPConnection, path: str, token: str, body: dict | None = None):
-    conn.request("POST", path, json.dumps(body or {}),
-                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        path,
+        json.dumps(body or {}),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     return response.status, response.read()
 
@@ -77,15 +91,22 @@ def bench(base: str, demo: dict, clients: int, rounds: int, procs: int) -> dict:
     kiosk = next(d for d in demo["devices"] if d["kind"] == "kiosk")["token"]
     display = next(d for d in demo["devices"] if d["kind"] == "display")["token"]
     clerk = next(u for u in demo["users"] if u["role"] == "clerk")
-    conn.request("POST", "/api/v1/auth/token", json.dumps(
-        {"username": clerk["username"], "password": clerk["password"]}),
-        {"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/api/v1/auth/token",
+        json.dumps({"username": clerk["username"], "password": clerk["password"]}),
+        {"Content-Type": "application/json"},
+    )
     token = json.loads(conn.getresponse().read())["token"]
     counter = clerk["counter_id"]
     post(conn, f"/api/v1/counters/{counter}/open", token)
     for _ in range(rounds):
-        post(conn, f"/api/v1/centers/{CENTER}/tickets", kiosk,
-             {"service": "civil-extract-individual"})
+        post(
+            conn,
+            f"/api/v1/centers/{CENTER}/tickets",
+            kiosk,
+            {"service": "civil-extract-individual"},
+        )
 
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
@@ -95,8 +116,7 @@ def bench(base: str, demo: dict, clients: int, rounds: int, procs: int) -> dict:
     for i in range(procs):
         share = clients // procs + (1 if i < clients % procs else 0)
         ready = ctx.Event()
-        worker = ctx.Process(target=clients_process,
-                             args=(base, display, share, ready, stop, out))
+        worker = ctx.Process(target=clients_process, args=(base, display, share, ready, stop, out))
         worker.start()
         readies.append(ready)
         workers.append(worker)
@@ -149,17 +169,26 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--procs", type=int, default=1, help="Client processes.")
+    parser.add_argument(
+        "--mode",
+        nargs="+",
+        default=["threading", "gevent"],
+        choices=["threading", "gevent"],
+        help="Server live_mode(s) to measure.",
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; server and clients on the same machine")
-    for clients in args.clients:
-        with taboor_server() as (base, demo):
-            r = bench(base, demo, clients, args.rounds, min(args.procs, clients))
-        print(
-            f"{clients} clients ({r['connect_s']:.1f} s to connect and join), "
-            f"{args.rounds} calls: call -> all received p50 {r['p50_ms']:.1f} ms, "
-            f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
-            f"per client p50 {r['each_p50_ms']:.1f} ms, p99 {r['each_p99_ms']:.1f} ms"
-        )
+    for mode in args.mode:
+        for clients in args.clients:
+            with taboor_server({"TABOOR_LIVE_MODE": mode}) as (base, demo):
+                r = bench(base, demo, clients, args.rounds, min(args.procs, clients))
+            print(
+                f"{mode}: {clients} clients ({r['connect_s']:.1f} s to connect and join), "
+                f"{args.rounds} calls: call -> all received p50 {r['p50_ms']:.1f} ms, "
+                f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
+                f"per client p50 {r['each_p50_ms']:.1f} ms, p99 {r['each_p99_ms']:.1f} ms",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

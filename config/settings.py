@@ -26,6 +26,7 @@ class Settings:
     paper_mm: int
     public_url: str
     message_queue: str
+    live_mode: str
     sqlite_synchronous: str
     sqlite_busy_timeout_ms: int
     token_max_age_s: int
@@ -105,6 +106,8 @@ def load_settings(
         values["printer"] = f"file:{instance / 'tickets'}"
     if values["paper_mm"] not in (58, 80):
         raise SettingsError("paper_mm must be 58 or 80")
+    if values["live_mode"] not in {"threading", "gevent"}:
+        raise SettingsError("live_mode must be threading or gevent")
     if str(values["sqlite_synchronous"]).upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise SettingsError("sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA")
     return Settings(**values)  # type: ignore[arg-type]

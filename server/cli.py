@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -218,7 +219,20 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
         if resumed:
             click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
 
-    serve(app, host, port, threads, live, on_worker_start=worker_started)
+    settings = rt.settings
+
+    def worker_app():
+        """The gevent worker's own app, made after the standard library is patched."""
+        own = create_app(dataclasses.asdict(settings))
+        resumed = own.extensions["taboor"].spooler.resume()
+        if resumed:
+            click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
+        return own
+
+    serve(
+        app, host, port, threads, live, on_worker_start=worker_started,
+        mode=settings.live_mode, make_app=worker_app,
+    )  # fmt: skip
 
 
 @click.command("agent")

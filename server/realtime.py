@@ -67,7 +67,7 @@ def init_app(app: Flask, rt: Runtime) -> None:
     socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
-        async_mode="threading",
+        async_mode=rt.settings.live_mode,
         message_queue=rt.settings.message_queue or None,
         # None: same origin only (the Origin header must match the Host). An empty
         # list would switch the origin check off altogether.

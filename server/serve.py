@@ -24,9 +24,12 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app: Any, options: dict[str, Any]) -> None:
+    """gunicorn serving one WSGI app, or (`lazy`) the app a factory makes in the worker."""
+
+    def __init__(self, app: Any, options: dict[str, Any], *, lazy: bool = False) -> None:
         self.application = app
         self.options = options
+        self.lazy = lazy
         super().__init__()
 
     def load_config(self) -> None:
@@ -35,7 +38,7 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self.application
+        return self.application() if self.lazy else self.application
 
 
 class LiveGuard:
@@ -109,34 +112,51 @@ def serve(
     threads: int = 64,
     live: int = 2000,
     on_worker_start: Callable[[], None] | None = None,
+    *,
+    mode: str = "threading",
+    make_app: Callable[[], Flask] | None = None,
 ) -> None:
     """Serve `app` until interrupted: `threads` for HTTP, `live` for Socket.IO clients.
 
     `on_worker_start` runs in the worker process once it is forked (background work
-    such as the print spooler belongs there, not in the master)."""
+    such as the print spooler belongs there, not in the master).
+
+    `mode` "gevent" serves every connection from one event loop (gunicorn's gevent
+    worker; settings `live_mode`): a WebSocket costs a few kilobytes instead of threads,
+    and a call reaches hundreds of displays without waking hundreds of threads. The
+    worker then builds its own app with `make_app` after gevent has patched the
+    standard library, because a lock or thread made before the patch would block the
+    whole loop; `app` only served the master (migrations)."""
+    _ensure_assets()
+    connections = threads + live + 1000
+    _raise_open_files_limit(connections + 256)
+    options: dict[str, Any] = {
+        "bind": f"{host}:{port}",
+        "workers": 1,
+        "worker_connections": connections,
+        "keepalive": 75,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "errorlog": "-",
+        # No control socket in $HOME: two Taboor instances must not share one.
+        "control_socket_disable": True,
+    }
+    if mode == "gevent":
+        if make_app is None:
+            raise ValueError("the gevent mode needs make_app")
+        factory = make_app
+        options["worker_class"] = "gevent"
+        _Gunicorn(lambda: LiveGuard(factory(), live), options, lazy=True).run()
+        return
     # Requests are short and mostly wait on sockets and SQLite: hand the GIL over
     # sooner than the default 5 ms so a thread holding the writer lock is not kept
     # waiting behind threads parsing requests (measured in bench/issue_and_call.py).
     sys.setswitchinterval(0.0005)
-    _ensure_assets()
     # Kept-alive kiosk connections wait in the poller, not in threads: room for them too.
-    connections = threads + live + 1000
-    _raise_open_files_limit(connections + 256)
-    _Gunicorn(
-        LiveGuard(app, live),  # type: ignore[arg-type]
-        {
-            "bind": f"{host}:{port}",
-            "workers": 1,
-            "worker_class": "gthread",
-            "threads": threads + live,
-            "worker_connections": connections,
-            "post_fork": lambda _server, _worker: on_worker_start and on_worker_start(),
-            "keepalive": 75,
-            "timeout": 60,
-            "graceful_timeout": 10,
-            "accesslog": None,
-            "errorlog": "-",
-            # No control socket in $HOME: two Taboor instances must not share one.
-            "control_socket_disable": True,
-        },
-    ).run()
+    options.update(
+        worker_class="gthread",
+        threads=threads + live,
+        post_fork=lambda _server, _worker: on_worker_start and on_worker_start(),
+    )
+    _Gunicorn(LiveGuard(app, live), options).run()  # type: ignore[arg-type]

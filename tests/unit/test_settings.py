@@ -35,6 +35,7 @@ def test_settings_file_can_come_from_the_environment(tmp_path: Path):
     [
         ({"TABOOR_TOKEN_MAX_AGE_S": "soon"}, "must be an integer"),
         ({"TABOOR_SQLITE_SYNCHRONOUS": "maybe"}, "sqlite_synchronous"),
+        ({"TABOOR_LIVE_MODE": "eventlet"}, "live_mode must be threading or gevent"),
         ({"TABOOR_SETTINGS": "/nonexistent/taboor.toml"}, "cannot read settings file"),
     ],
 )
