@@ -9,11 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from printers.backends import printer_from_spec
-from server.print_jobs import is_agent
 from server.auth import (
     DEVICE_TOKEN_PREFIX,
-    LoginThrottle,
     DeviceKind,
+    LoginThrottle,
     Principal,
     PrincipalCache,
     Role,
@@ -29,6 +28,7 @@ from server.db import Database
 from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.models import Center, Counter, Device, User
 from server.operations import append_event_orm, get_center
+from server.print_jobs import is_agent
 
 DEMO_CENTER = "DAM-MIDAN"
 

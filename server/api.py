@@ -179,12 +179,14 @@ def counters(center: str):
 def stats(center: str):
     """Wait and service statistics for local days from..to (manager or admin)."""
     actor = require_role(_actor(), Role.MANAGER, Role.ADMIN)
-    with runtime().db.reading() as tx:
+    rt = runtime()
+    with rt.db.reading() as tx:
         require_center(actor, queries.find_center(tx, center)["id"])  # type: ignore[arg-type]
-        return jsonify(reports.center_report(
-            tx, center, now=runtime().now(), from_day=_arg("from"), to_day=_arg("to"),
-            service=_arg("service"), counter=_arg("counter"), clerk=_arg("clerk"),
-        ))  # fmt: skip
+    args = {"now": rt.now(), "from_day": _arg("from"), "to_day": _arg("to"),
+            "service": _arg("service"), "counter": _arg("counter"), "clerk": _arg("clerk")}
+    reports.summarise(rt.db, center, **args)  # stores the past days a long range lacks
+    with rt.db.reading() as tx:
+        return jsonify(reports.center_report(tx, center, **args))  # fmt: skip
 
 
 @bp.get("/centers/<code:center>/snapshot")

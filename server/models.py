@@ -9,12 +9,15 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -217,6 +220,16 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("center_id", "seq"),
         Index("ix_events_ticket", "ticket_id"),
+        # Statistics read a range's counter state changes; partial, so ticket events
+        # (nearly all of them) cost nothing more to insert.
+        Index(
+            "ix_events_counter_changes",
+            "center_id",
+            "counter_id",
+            "at",
+            sqlite_where=text("type = 'counter.changed'"),
+            postgresql_where=text("type = 'counter.changed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,3 +265,66 @@ class PrintJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatsPeriod(Base):
+    """A summarised day or month of a center's statistics (server.domain.stats).
+
+    A row exists only while the period's summary is valid: an operation that changes a
+    ticket of the day deletes the day's and its month's rows in its own transaction.
+    """
+
+    __tablename__ = "stats_periods"
+    # Operations forget a day whatever the filters; reports read one filter's days.
+    __table_args__ = (Index("ix_stats_periods_day", "center_id", "first_day", "span"),)
+
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), primary_key=True)
+    # The report filters it was made for: "" for none, else JSON [service, counter, clerk].
+    filters: Mapped[str] = mapped_column(String(200), primary_key=True)
+    span: Mapped[str] = mapped_column(String(8), primary_key=True)  # "day" or "month"
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    # The time zone, SLA targets and minimum service times it was computed with.
+    basis: Mapped[str] = mapped_column(String(32))
+    # The center's event sequence number the summary reflects.
+    seq: Mapped[int] = mapped_column(Integer)
+    implausible_ids: Mapped[str] = mapped_column(Text, default="[]")
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatsGroup(Base):
+    """One group (the whole period, a service, counter, clerk or hour) of a StatsPeriod."""
+
+    __tablename__ = "stats_groups"
+    __table_args__ = (Index("ix_stats_groups_day", "center_id", "first_day", "span"),)
+
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), primary_key=True)
+    filters: Mapped[str] = mapped_column(String(200), primary_key=True)
+    span: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(8), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    served: Mapped[int] = mapped_column(Integer, default=0)
+    no_show: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    transferred: Mapped[int] = mapped_column(Integer, default=0)
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
+    out_of_order: Mapped[int] = mapped_column(Integer, default=0)
+    implausible: Mapped[int] = mapped_column(Integer, default=0)
+    sla_within: Mapped[int] = mapped_column(Integer, default=0)
+    sla_total: Mapped[int] = mapped_column(Integer, default=0)
+    wait_n: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_max: Mapped[float | None] = mapped_column(Float)
+    wait_hist: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    service_n: Mapped[int] = mapped_column(Integer, default=0)
+    service_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    service_max: Mapped[float | None] = mapped_column(Float)
+    service_hist: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    open_s: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_s: Mapped[float] = mapped_column(Float, default=0.0)
+    serving_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # {"YYYY-MM-DD": seconds} served on later days; NULL when none.
+    serving_later: Mapped[str | None] = mapped_column(Text)

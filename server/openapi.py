@@ -245,6 +245,19 @@ SCHEMAS: dict[str, Any] = {
                     "from": _string(format="date"),
                     "to": _string(format="date"),
                     "utilisation": {"type": "object"},
+                    "percentiles": {
+                        "type": "object",
+                        "description": "How p50 and p90 were found: exact (one day) or from "
+                        "stored histograms (longer ranges; never below the exact value, above "
+                        "it by at most the resolution given)",
+                        "required": ["method"],
+                        "properties": {
+                            "method": _string(enum=["exact", "histogram"]),
+                            "linear_below_s": {"type": "integer"},
+                            "absolute_s": {"type": "number"},
+                            "relative": {"type": "number"},
+                        },
+                    },
                     **{
                         f"by_{group}": {"type": "object", "additionalProperties": _ref("Figures")}
                         for group in ("service", "counter", "clerk", "hour", "day")

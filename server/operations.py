@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -141,6 +141,25 @@ INSERT INTO events (center_id, seq, at, type, ticket_id, actor, counter_id, reas
     prev_hash, hash)
 VALUES (:center_id, :seq, :at, :type, :ticket_id, :actor, :counter_id, :reason, :data,
     :prev_hash, :hash)"""
+# Stored statistics summaries (server/reports.py) of a day stop being true when one of
+# its tickets changes, or its counters' time does: the day's and its month's (for every
+# filter) are forgotten in the transaction that appends the event, after it: appending
+# holds the center's row, which orders this before or after any summary being written,
+# never across it. On the usual day there is nothing to forget, and one probe of an
+# index (center, first day) says so; groups exist only beside their period's row.
+_SUMMARY_DAYS = (
+    "first_day BETWEEN :month AND :day AND (first_day = :day OR span = 'month')",
+    "first_day >= :month AND (first_day >= :day OR span = 'month')",  # and onwards
+)
+_SUMMARISED = [
+    f"SELECT 1 FROM stats_periods WHERE center_id = :center_id AND {days} LIMIT 1"
+    for days in _SUMMARY_DAYS
+]
+_FORGET_SUMMARIES = [
+    [f"DELETE FROM {table} WHERE center_id = :center_id AND {days}"
+     for table in ("stats_groups", "stats_periods")]
+    for days in _SUMMARY_DAYS
+]  # fmt: skip
 _UPDATABLE = frozenset({
     "state", "counter_id", "clerk_id", "called_at", "started_at", "finished_at",
     "recall_count", "out_of_order", "call_reason", "service_id", "transferred_from_id",
@@ -367,6 +386,14 @@ def append_event(
     return seq
 
 
+def forget_summaries(tx: Tx, center_id: int, day: date, *, onwards: bool = False) -> None:
+    """Drop the stored statistics of a business day and its month (and later, `onwards`)."""
+    params = {"center_id": center_id, "day": tx.day(day), "month": tx.day(day.replace(day=1))}
+    if tx.one(_SUMMARISED[onwards], params) is not None:
+        for sql in _FORGET_SUMMARIES[onwards]:
+            tx.run(sql, params)
+
+
 def append_event_orm(session: Session, center: Center, type_: str, **kw: Any) -> int:
     """append_event inside an ORM session (catalog and accounts changes)."""
     session.flush()
@@ -402,6 +429,7 @@ def _ticket_outcome(
         reason=reason,
         data={"label": ticket.label, "state": ticket.state, **(data or {})},
     )
+    forget_summaries(tx, ticket.center_id, ticket.day)
     view = ticket_view(tx, ticket)
     payload = {"center": ticket.center_code, "seq": seq, "ticket": view, **(extra or {})}
     return Outcome(view, [Published(name, payload)])
@@ -813,6 +841,7 @@ def set_counter_state(
             counter_id=counter.id,
             data={"number": counter.number, "from": counter.state, "to": state},
         )
+        forget_summaries(tx, center_id, business_day(now, counter.timezone), onwards=True)
         view = counter_view(tx, find_counter(tx, counter.id))
         payload = {"center": center_code, "seq": seq, "counter": view}
         return Outcome(view, [Published("counter.changed", payload)])

@@ -43,6 +43,8 @@ def report_command(
         raise click.BadParameter("the file name must end in .pdf or .csv", param_hint="--out")
     rt = runtime()
     try:
+        reports.summarise(rt.db, center, now=rt.now(), from_day=from_day, to_day=to_day,
+                          service=service, counter=counter, clerk=clerk)  # fmt: skip
         with rt.db.reading() as tx:
             found = data.center(tx, center)
             report = reports.center_report(

@@ -59,6 +59,20 @@ def _forbidden() -> tuple[str, int]:
     return render_template("forbidden.html"), 403
 
 
+def _store_summaries(center: str) -> None:
+    """Store the past days' summaries the asked range lacks, before the report reads.
+
+    Outside the report's read transaction, which would not see them. A bad range is
+    left for the report itself to explain."""
+    rt = runtime()
+    try:
+        filters = _filters()
+        if any(filters.values()):
+            reports.summarise(rt.db, center, now=rt.now(), **filters)
+    except InvalidInput:
+        pass
+
+
 def _report(tx: Any, center: str, filters: dict[str, str | None]) -> dict[str, Any]:
     return reports.center_report(tx, center, now=runtime().now(), **filters)
 
@@ -83,9 +97,11 @@ def dashboard(center: str):
     error = None
     report = None
     with rt.db.reading() as tx:
-        found = data.center(tx, center)
-        if not _allowed(found):
+        if not _allowed(data.center(tx, center)):
             return _forbidden()
+    _store_summaries(center)
+    with rt.db.reading() as tx:
+        found = data.center(tx, center)
         board = data.board(tx, center, rt.now())
         choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
         try:
@@ -149,9 +165,11 @@ def live(center: str):
 def _download(center: str, extension: str) -> Response | tuple[str, int]:
     rt = runtime()
     with rt.db.reading() as tx:
-        found = data.center(tx, center)
-        if not _allowed(found):
+        if not _allowed(data.center(tx, center)):
             return _forbidden()
+    _store_summaries(center)
+    with rt.db.reading() as tx:
+        found = data.center(tx, center)
         report = _report(tx, center, _filters())
         choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
     names = exports.names_for(found, choices.services)
