@@ -154,18 +154,26 @@ def services(center: str):
 def waits(center: str):
     """Open feed of the current waits per service (no token; no personal data)."""
     rt = runtime()
+    now = rt.now()
     with rt.db.reading() as tx:
-        services = queries.list_services(tx, center, rt.now())
-    return jsonify({
+        services = queries.list_services(tx, center, now)
+        longest = queries.longest_waits(tx, center, now)
+    response = jsonify({
         "center": center,
-        "generated_at": operations.iso(rt.now()),
+        "generated_at": operations.iso(now),
         "services": [
             {key: service[key] for key in (
                 "code", "name_ar", "name_en", "waiting", "open_counters", "estimated_wait_s",
-                "sla_minutes")} | {"basis": service["estimate"]["basis"]}  # type: ignore[index]
+                "sla_minutes")}
+            | {"longest_wait_s": longest.get(str(service["code"]), 0),
+               "basis": service["estimate"]["basis"]}  # type: ignore[index]
             for service in services
         ],
     })  # fmt: skip
+    # Open data: any site may read it from a browser; pollers get a short cache.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=15"
+    return response
 
 
 @bp.get("/centers/<code:center>/counters")

@@ -478,6 +478,11 @@ def openapi_document() -> dict[str, Any]:
                                             "waiting": _INT,
                                             "open_counters": _INT,
                                             "estimated_wait_s": _INT,
+                                            "longest_wait_s": {
+                                                **_INT,
+                                                "description": "How long the oldest of "
+                                                "today's waiting tickets has waited",
+                                            },
                                             "sla_minutes": _INT,
                                             "basis": _string(enum=["recent", "configured"]),
                                         },

@@ -52,6 +52,21 @@ def list_centers(tx: Tx) -> list[dict[str, object]]:
     return [center_view(_center_dict(row)) for row in tx.all(_CENTERS + " ORDER BY code")]
 
 
+def longest_waits(tx: Tx, code: str, now: datetime) -> dict[str, int]:
+    """Per service code, seconds the oldest of today's waiting tickets has waited."""
+    center = find_center(tx, code)
+    day = business_day(now, str(center["timezone"]))
+    rows = tx.all(
+        "SELECT s.code, min(t.issued_at) FROM tickets t JOIN services s ON s.id = t.service_id "
+        "WHERE t.center_id = :id AND t.state = 'waiting' AND t.day = :day GROUP BY s.code",
+        {"id": center["id"], "day": tx.day(day)},
+    )
+    return {
+        service: max(0, int((now - tx.read_time(oldest)).total_seconds()))
+        for service, oldest in rows
+    }
+
+
 def _waiting_by_service(tx: Tx, center: dict[str, object], now: datetime) -> dict[int, int]:
     """Today's waiting tickets per service (earlier days' leftovers are not in line)."""
     day = business_day(now, str(center["timezone"]))

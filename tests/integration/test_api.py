@@ -309,8 +309,23 @@ def test_the_waits_feed_is_open_and_carries_no_personal_data(client, kiosk):
     assert extract["waiting"] == 1 and extract["basis"] == "configured"
     assert feed["generated_at"].endswith("Z")
     assert set(extract) == {"code", "name_ar", "name_en", "waiting", "open_counters",
-                            "estimated_wait_s", "sla_minutes", "basis"}
+                            "estimated_wait_s", "longest_wait_s", "sla_minutes", "basis"}
     assert_error(client.get("/api/v1/centers/NOPE/waits"), 404, "center_not_found")
+
+
+def test_the_waits_feed_says_how_long_the_oldest_citizen_has_waited(client, kiosk, clock):
+    issue(client, kiosk)
+    clock.advance(minutes=7)
+    issue(client, kiosk)
+    clock.advance(seconds=30)
+    response = client.get(f"/api/v1/centers/{CENTER}/waits")
+    extract = next(s for s in response.json["services"] if s["code"] == EXTRACT)
+    assert extract["longest_wait_s"] == 7 * 60 + 30
+    quiet = next(s for s in response.json["services"] if s["waiting"] == 0)
+    assert quiet["longest_wait_s"] == 0
+    # Open data: readable from any site's page, and pollers are asked to cache briefly.
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Cache-Control"] == "public, max-age=15"
 
 
 @pytest.mark.parametrize(("method", "url", "body"), [
