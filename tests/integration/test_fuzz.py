@@ -21,7 +21,7 @@ def test_every_operation_is_fuzzed(app):
     routes = {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1/")
+        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert len(_operations(app)) == len(routes) >= 23
