@@ -82,7 +82,7 @@ def chosen_counter(principal: Principal, asked: str | None, remembered: object) 
     if principal.role == Role.CLERK:
         return principal.counter_id
     if asked is not None:
-        if not asked.isdigit() or not 0 < int(asked) < 2**63:
+        if not (asked.isascii() and asked.isdigit()) or not 0 < int(asked) < 2**63:
             raise NotFound(f"no counter {asked[:20]!r}", code="counter_not_found")
         return int(asked)
     if isinstance(remembered, int):

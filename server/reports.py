@@ -324,7 +324,7 @@ class _Request:
         if service is not None and service not in self.sla:
             return False
         if counter is not None:
-            if not (counter.isdigit() and len(counter) < 10):
+            if not (counter.isascii() and counter.isdigit() and len(counter) < 10):
                 return False
             number = {"center_id": self.center_id, "number": int(counter)}
             if tx.one(_COUNTER_EXISTS, number) is None:

@@ -30,7 +30,7 @@ from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import click
 from babel.messages.mofile import write_mo
@@ -280,7 +280,8 @@ def qr_svg():
     buffer = io.BytesIO()  # a standalone SVG (with its namespace): an <img> draws only that
     qr.save(buffer, kind="svg", scale=4, border=2, dark="#000", light="#fff", xmldecl=False)
     svg = buffer.getvalue()
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
+    # The data may be a ticket's status address (its public id): keep it out of caches.
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 # --- build commands --------------------------------------------------------------
@@ -335,7 +336,14 @@ def _page_globals() -> dict[str, object]:
         "other_lang": "en" if lang() == "ar" else "ar",
         "csrf_token": csrf_token,
         "js_strings": js_strings,
+        "lang_url": lang_url,
     }
+
+
+def lang_url(target: str) -> str:
+    """This page's address in language `target`, keeping its other query arguments."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return request.path + "?" + urlencode([*args, ("lang", target)])
 
 
 def js_strings(extra: dict[str, object] | None = None) -> dict[str, str]:

@@ -138,7 +138,9 @@ def dashboard(center: str):
         eastern_digits=numbers.eastern,
         page_js={"live_error": _l("The live figures could not be refreshed.")},
     )
-    return page, 400 if error else 200
+    # The page carries the session's bearer token: never from a cache (the Back button
+    # on a shared PC after signing out).
+    return page, 400 if error else 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/<code:center>/live")

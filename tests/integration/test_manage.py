@@ -100,6 +100,7 @@ def test_the_dashboard_opens_for_the_centers_manager(manager_session):
     assert '<html lang="ar" dir="rtl"' in html
     assert "مركز خدمة المواطن - الميدان" in html
     assert 'id="live" data-center="DAM-MIDAN"' in html
+    assert response.headers["Cache-Control"] == "no-store"  # it carries a bearer token
 
 
 def test_signed_out_visitors_are_sent_to_the_login_page(client):

@@ -137,3 +137,14 @@ def test_statistics_are_for_managers_of_the_center(client, clerk, manager, demo)
 def test_dates_at_the_ends_of_the_calendar_are_400_not_500(client, manager, query):
     response = client.get(f"{STATS}?{query}", headers=manager)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("span", ["", "&from=2026-02-20&to=2026-03-01"])
+def test_a_counter_filter_of_non_ascii_digits_matches_nothing_and_is_no_500(
+    client, manager, span
+):
+    response = client.get(
+        f"/api/v1/centers/{CENTER}/stats?counter=%C2%B2{span}", headers=manager
+    )
+    assert response.status_code == 200
+    assert response.json["issued"] == 0

@@ -143,3 +143,23 @@ def test_repeated_wrong_passwords_are_held_with_429_on_the_page_and_the_api(clie
     assert api.status_code == 429
     assert api.json["error"]["code"] == "too_many_attempts"
     assert int(api.headers["Retry-After"]) > 0
+
+
+def test_a_string_reads_the_same_in_every_package_catalog():
+    # Flask-Babel merges the packages' catalogs into one: the same English string with
+    # two Arabic texts would show one package's wording on another package's page.
+    texts: dict[str, dict[str, str]] = {}
+    for package in web.CATALOG_PACKAGES:
+        if find_spec(package) is None:
+            continue
+        for message in catalogs.load(catalogs.po_path(package, "ar"), "ar"):
+            if message.id:
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                texts.setdefault(key, {})[package] = str(message.string)
+    conflicts = {key: where for key, where in texts.items() if len(set(where.values())) > 1}
+    assert conflicts == {}
+
+
+def test_the_language_toggle_keeps_the_other_query_arguments(client):
+    html = client.get("/login?next=/counter/&lang=ar").get_data(as_text=True)
+    assert 'href="/login?next=%2Fcounter%2F&amp;lang=en"' in html

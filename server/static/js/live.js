@@ -76,6 +76,7 @@ export class LiveCenter {
     this.live = false;
     this.bannerTimer = null;
     this.resyncing = null;
+    this.reconnectTimer = null;
     this.text = strings();
     this.banner = document.getElementById("live-banner");
     this.socket = window.io({
@@ -84,9 +85,17 @@ export class LiveCenter {
       reconnectionDelayMax: 3000,
       timeout: 5000,
     });
-    this.socket.on("connect", () => this.join());
+    this.retryTimer = null;
+    this.reconnectDelay = 1000;
+    this.socket.on("connect", () => { this.reconnectDelay = 1000; this.join(); });
     this.socket.on("disconnect", () => this.lost());
-    this.socket.on("connect_error", () => this.lost());
+    this.socket.on("connect_error", () => {
+      this.lost();
+      // A refused connection (the server answered but would not authenticate, e.g. its
+      // database was busy) is not retried by the client library: try again ourselves,
+      // backing off up to 30 s. A screen left alone for weeks must come back by itself.
+      if (!this.socket.active) this.reconnectLater();
+    });
     for (const name of EVENTS) this.socket.on(name, (payload) => this.receive(name, payload));
     this.pinger = setInterval(() => this.ping(), this.o.pingEveryMs);
     // Not connected a few seconds after opening counts as lost too.
@@ -105,8 +114,20 @@ export class LiveCenter {
     });
   }
 
+  reconnectLater() {
+    if (this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.socket.connected && !this.socket.active) this.socket.connect();
+    }, this.reconnectDelay);
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
+  }
+
   ping() {
-    if (!this.socket.connected) return;
+    if (!this.socket.connected) {
+      if (!this.socket.active) this.reconnectLater();
+      return;
+    }
     this.socket.timeout(10000).emit("ping", { center: this.o.center }, (err, answer) => {
       if (err) {
         // No answer on an open socket: the connection is stale; start a new one.
@@ -133,6 +154,8 @@ export class LiveCenter {
 
   resync() {
     if (this.resyncing) return this.resyncing;
+    // One retry chain at most: a resync asked for while a retry waits joins it.
+    if (this.retryTimer) return Promise.resolve();
     const code = encodeURIComponent(this.o.center);
     this.resyncing = api("GET", `/api/v1/centers/${code}/snapshot`)
       .then((snapshot) => {
@@ -141,7 +164,10 @@ export class LiveCenter {
       })
       .catch((err) => {
         console.warn("snapshot failed", err);
-        setTimeout(() => this.resync(), 2000);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.resync();
+        }, 2000);
       })
       .finally(() => { this.resyncing = null; });
     return this.resyncing;
