@@ -92,7 +92,24 @@ class Forwarder:
 
     def __call__(self, event: Published) -> None:
         center = event.payload["center"]
-        self.server.emit(event.name, event.payload, to=room(str(center)), namespace=NAMESPACE)
+        self.server.emit(
+            event.name, room_payload(event.payload), to=room(str(center)), namespace=NAMESPACE
+        )
+
+
+# What a room may not hear about a ticket: a center's room can be public (anonymous
+# displays), and the public id is the key to the ticket's status page, the priority
+# class says something about its holder (elderly, disabled).
+PRIVATE_TICKET_FIELDS = frozenset({"public_id", "priority"})
+
+
+def room_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The event as the room gets it: the ticket without its private fields."""
+    ticket = payload.get("ticket")
+    if not isinstance(ticket, dict):
+        return payload
+    public = {k: v for k, v in ticket.items() if k not in PRIVATE_TICKET_FIELDS}
+    return {**payload, "ticket": public}
 
 
 # --- handlers --------------------------------------------------------------------------

@@ -24,9 +24,9 @@ OTHER = "DAM-QANAWAT"
 EXTRACT = "civil-extract-individual"
 
 
-def issue(client, headers, center=CENTER, service=EXTRACT):
-    response = client.post(f"/api/v1/centers/{center}/tickets", json={"service": service},
-                           headers=headers)
+def issue(client, headers, center=CENTER, service=EXTRACT, **extra):
+    response = client.post(f"/api/v1/centers/{center}/tickets",
+                           json={"service": service, **extra}, headers=headers)
     assert response.status_code == 201, response.json
     return response.json
 
@@ -330,3 +330,11 @@ def _refused_and_cross_origin_checks(base: str) -> None:
         assert http.get(handshake, headers={"Origin": base}, timeout=10).status_code == 200
         assert http.get(handshake, headers={"Origin": "http://evil.example"},
                         timeout=10).status_code == 400
+
+
+def test_rooms_never_hear_a_tickets_public_id_or_priority(client, kiosk, display):
+    join(display)
+    issue(client, kiosk, priority="elderly")
+    [(_, payload)] = events(display)
+    assert "public_id" not in payload["ticket"] and "priority" not in payload["ticket"]
+    assert payload["ticket"]["label"]
