@@ -211,11 +211,12 @@ function setLive(ok) {
 
 function schedule(ms) {
   clearTimeout(timer);
-  timer = view.final ? null : setTimeout(poll, ms);
+  // A final state, or a ticket left from an earlier day, never changes again.
+  timer = view.final || view.expired ? null : setTimeout(poll, ms);
 }
 
 function poll() {
-  if (view.final) return Promise.resolve(); // a final state never changes again
+  if (view.final || view.expired) return Promise.resolve();
   if (polling) return polling;
   const path = `/api/v1/tickets/${encodeURIComponent(root.dataset.publicId)}/progress`;
   polling = api("GET", path)
