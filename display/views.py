@@ -92,10 +92,10 @@ def calls(center: str):
 
 @bp.get("/<code:center>/announce.wav")
 def announce(center: str):
-    """The chime and the call spoken in Arabic, then English, as one WAV (cached)."""
+    """The chime and a call made today spoken in Arabic, then English, as one WAV (cached)."""
     with runtime().db.reading() as tx:
         prefix, number, counter = board.check_call(
-            tx, center, request.args.get("label"), request.args.get("counter")
+            tx, center, request.args.get("label"), request.args.get("counter"), runtime().now()
         )
     clip = announcements().clip(prefix, number, counter)
     if clip.path is not None:

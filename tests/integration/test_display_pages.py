@@ -36,8 +36,8 @@ def set_options(rt, **options) -> None:
         center.options = {**center.options, **options}
 
 
-def issue(client, kiosk) -> dict:
-    response = client.post(f"/api/v1/centers/{CENTER}/tickets", json={"service": EXTRACT},
+def issue(client, kiosk, service: str = EXTRACT) -> dict:
+    response = client.post(f"/api/v1/centers/{CENTER}/tickets", json={"service": service},
                            headers=kiosk)  # fmt: skip
     assert response.status_code == 201, response.json
     return response.json
@@ -48,6 +48,20 @@ def open_and_call(client, headers, counter_id: int) -> dict:
     response = client.post(f"/api/v1/counters/{counter_id}/next", headers=headers)
     assert response.status_code == 200, response.json
     return response.json
+
+
+def call_at(client, kiosk, demo, number: int, service: str = EXTRACT) -> dict:
+    """Issue a ticket and call it at counter `number` (its previous ticket a no-show)."""
+    clerk = demo.clerks[number - 1]
+    headers = login(client, clerk)
+    counters = client.get(f"/api/v1/centers/{CENTER}/counters").json
+    current = next(c for c in counters if c["id"] == clerk["counter_id"])["ticket_id"]
+    if current is not None:
+        client.post(f"/api/v1/tickets/{current}/no-show", headers=headers)
+    issued = issue(client, kiosk, service)
+    called = open_and_call(client, headers, clerk["counter_id"])
+    assert (called["label"], called["counter"]) == (issued["label"], number)
+    return called
 
 
 def fetch(client, url: str, **kwargs):
@@ -212,8 +226,9 @@ def test_last_calls_of_an_unknown_center_is_a_404(client):
 # --- announcements ---------------------------------------------------------------------
 
 
-def test_announcement_is_a_wav_with_speech_after_the_chime(client, voice):
-    response = fetch(client, f"{ANNOUNCE}?label=A-042&counter=3")
+def test_announcement_is_a_wav_with_speech_after_the_chime(client, kiosk, demo, voice):
+    assert call_at(client, kiosk, demo, 3)["label"] == "A-001"
+    response = fetch(client, f"{ANNOUNCE}?label=A-001&counter=3")
     assert response.status_code == 200
     assert response.mimetype == "audio/wav"
     with wave.open(io.BytesIO(response.data)) as clip:
@@ -226,26 +241,29 @@ def test_announcement_is_a_wav_with_speech_after_the_chime(client, voice):
     assert max(abs(v) for v in after_chime) > 10000  # speech, not silence
 
 
-def test_an_announcement_is_generated_once_per_label_and_counter(client, app, voice):
-    first = fetch(client, f"{ANNOUNCE}?label=A-042&counter=3")
+def test_an_announcement_is_generated_once_per_label_and_counter(client, app, kiosk, demo, voice):
+    call_at(client, kiosk, demo, 3)
+    first = fetch(client, f"{ANNOUNCE}?label=A-001&counter=3")
     assert first.headers["X-Taboor-Announcement"] == "generated"
     files = list((Path(app.instance_path) / "audio").glob("*.wav"))
     assert len(files) == 1
     inode = files[0].stat().st_ino
-    again = fetch(client, f"{ANNOUNCE}?label=A-042&counter=3")
-    unpadded = fetch(client, f"{ANNOUNCE}?label=A-42&counter=03")
+    again = fetch(client, f"{ANNOUNCE}?label=A-001&counter=3")
+    unpadded = fetch(client, f"{ANNOUNCE}?label=A-1&counter=03")
     assert again.headers["X-Taboor-Announcement"] == "cached"
     assert unpadded.headers["X-Taboor-Announcement"] == "cached"
     assert again.data == first.data == unpadded.data
     assert files[0].stat().st_ino == inode  # the same file, not written again
     with app.app_context():
         assert announcements().generated == 1
-    other = fetch(client, f"{ANNOUNCE}?label=A-042&counter=2")
+    assert call_at(client, kiosk, demo, 2)["label"] == "A-002"
+    other = fetch(client, f"{ANNOUNCE}?label=A-002&counter=2")
     assert other.headers["X-Taboor-Announcement"] == "generated"
     assert other.data != first.data
 
 
-def test_announcements_are_cached_for_the_browser_too(client, voice):
+def test_announcements_are_cached_for_the_browser_too(client, kiosk, demo, voice):
+    assert call_at(client, kiosk, demo, 1, "civil-family-statement")["label"] == "F-001"
     first = fetch(client, f"{ANNOUNCE}?label=F-001&counter=1")
     assert "max-age=86400" in first.headers["Cache-Control"]
     again = fetch(client, f"{ANNOUNCE}?label=F-001&counter=1",
@@ -253,11 +271,12 @@ def test_announcements_are_cached_for_the_browser_too(client, voice):
     assert again.status_code == 304
 
 
-def test_the_oldest_announcements_go_when_the_cache_is_full(client, app, voice):
+def test_the_oldest_announcements_go_when_the_cache_is_full(client, app, kiosk, demo, voice):
     folder = Path(app.instance_path) / "audio"
     with app.app_context():
         app.extensions["taboor.display.audio"] = audio.AnnouncementCache(folder, max_bytes=700_000)
     for number in (1, 2, 3):
+        assert call_at(client, kiosk, demo, 1)["label"] == f"A-{number:03d}"
         assert fetch(client, f"{ANNOUNCE}?label=A-{number:03d}&counter=1").status_code == 200
     kept = list(folder.glob("*.wav"))
     assert 0 < len(kept) < 3
@@ -266,10 +285,13 @@ def test_the_oldest_announcements_go_when_the_cache_is_full(client, app, voice):
     assert newest.headers["X-Taboor-Announcement"] == "cached"
 
 
-def test_without_espeak_the_chime_alone_is_served_and_a_warning_logged(client, app, caplog):
+def test_without_espeak_the_chime_alone_is_served_and_a_warning_logged(
+    client, app, kiosk, demo, caplog
+):
+    call_at(client, kiosk, demo, 3)
     app.config["TABOOR_ESPEAK_NG"] = "/nonexistent/espeak-ng"
     with caplog.at_level(logging.WARNING, logger="display.audio"):
-        response = fetch(client, f"{ANNOUNCE}?label=A-042&counter=3")
+        response = fetch(client, f"{ANNOUNCE}?label=A-001&counter=3")
     assert response.status_code == 200
     assert response.headers["X-Taboor-Announcement"] == "chime-only"
     assert response.headers["Cache-Control"] == "no-store"
@@ -278,6 +300,54 @@ def test_without_espeak_the_chime_alone_is_served_and_a_warning_logged(client, a
     assert len(samples) / rate < 2.5
     assert any("espeak-ng" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     assert not list((Path(app.instance_path) / "audio").glob("*.wav"))
+
+
+def assert_call_not_found(response) -> None:
+    assert response.status_code == 404, response.get_data(as_text=True)
+    assert response.json["error"] == {
+        "code": "call_not_found", "message": response.json["error"]["message"]
+    }  # fmt: skip
+
+
+def test_a_label_never_called_is_not_announced_nor_generated(client, app, kiosk, demo):
+    call_at(client, kiosk, demo, 1, "civil-family-statement")  # F-001 is called...
+    issue(client, kiosk)  # ...and A-001 waits: issued, not called
+    for label in ("A-001", "A-042", "F-002"):
+        assert_call_not_found(fetch(client, f"{ANNOUNCE}?label={label}&counter=1"))
+    with app.app_context():
+        assert announcements().generated == 0
+    assert not list((Path(app.instance_path) / "audio").glob("*.wav"))
+
+
+def test_a_call_is_announced_only_at_the_counter_it_was_made_to(client, kiosk, demo, voice):
+    call_at(client, kiosk, demo, 1)
+    assert_call_not_found(fetch(client, f"{ANNOUNCE}?label=A-001&counter=2"))
+    assert fetch(client, f"{ANNOUNCE}?label=A-001&counter=1").status_code == 200
+
+
+def test_a_recalled_or_finished_call_is_still_announced(client, kiosk, demo, voice):
+    called = call_at(client, kiosk, demo, 1)
+    headers = login(client, demo.clerks[0])
+    assert client.post(f"/api/v1/tickets/{called['id']}/recall", headers=headers).status_code == 200
+    assert fetch(client, f"{ANNOUNCE}?label=A-001&counter=1").status_code == 200
+    for action in ("start", "done"):
+        client.post(f"/api/v1/tickets/{called['id']}/{action}", headers=headers)
+    assert fetch(client, f"{ANNOUNCE}?label=A-001&counter=1").status_code == 200
+
+
+def test_a_call_of_an_earlier_day_is_not_announced_even_from_the_cache(
+    client, kiosk, demo, clock, voice
+):
+    call_at(client, kiosk, demo, 1)
+    assert fetch(client, f"{ANNOUNCE}?label=A-001&counter=1").status_code == 200
+    clock.advance(days=1)
+    assert_call_not_found(fetch(client, f"{ANNOUNCE}?label=A-001&counter=1"))
+
+
+def test_a_browser_asking_for_a_call_never_made_gets_an_error_page(client):
+    response = fetch(client, f"{ANNOUNCE}?label=A-001&counter=1", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "<html" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -304,6 +374,14 @@ def test_a_counter_that_is_not_one_of_the_center_is_a_400(client, counter):
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.json["error"]["code"] == "bad_counter"
     assert response.json["error"]["field"] == "counter"
+
+
+def test_malformed_input_is_a_400_even_when_the_call_was_made(client, kiosk, demo):
+    call_at(client, kiosk, demo, 3)
+    for query, code in [("label=A-001x&counter=3", "bad_label"),
+                        ("label=A-001&counter=3x", "bad_counter")]:  # fmt: skip
+        response = fetch(client, f"{ANNOUNCE}?{query}")
+        assert (response.status_code, response.json["error"]["code"]) == (400, code)
 
 
 def test_a_browser_with_bad_input_gets_an_error_page(client):
