@@ -376,6 +376,16 @@ class Report:
         }
 
 
+def _tally(c: list[int], t: TicketFacts, slot: int, implausible: bool) -> None:
+    """Count one ticket into the counts every group keeps (exact and summarised alike)."""
+    c[0] += 1
+    c[slot] += 1
+    c[5] += t.transferred
+    c[6] += t.recalls
+    c[7] += t.out_of_order
+    c[8] += implausible
+
+
 class _Tally:
     """Accumulates one group's figures in a single pass."""
 
@@ -396,12 +406,7 @@ class _Tally:
     ) -> None:
         slot, wait, service, sla_hit, sla_counted, implausible = outcome
         c = self.counts
-        c[0] += 1
-        c[slot] += 1
-        c[5] += t.transferred
-        c[6] += t.recalls
-        c[7] += t.out_of_order
-        c[8] += implausible
+        _tally(c, t, slot, implausible)
         if wait is not None:
             self.waits.append(wait)
         if service is not None:
@@ -804,12 +809,7 @@ class _GroupTally:
     ) -> None:
         slot, wait, service, sla_hit, sla_counted, implausible = outcome
         c = self.counts
-        c[0] += 1
-        c[slot] += 1
-        c[5] += t.transferred
-        c[6] += t.recalls
-        c[7] += t.out_of_order
-        c[8] += implausible
+        _tally(c, t, slot, implausible)
         c[9] += sla_hit
         c[10] += sla_counted
         if wait is not None:
