@@ -8,6 +8,10 @@ job id first, and each is answered with `print.ack`. The connection comes back b
 itself after a network cut or a server restart; the server sends again whatever was
 not answered.
 
+One agent prints for a kiosk. When another agent says hello with the same token, the
+server sends this one `agent.replaced` and disconnects it; it then stops (`run()` raises
+AgentError) rather than come back and push the other one out in turn.
+
 No job is printed twice: the server may send a job again (its answer was lost with
 the connection, or it was committed while the agent said hello), so every printed job
 is written to a journal in the state folder, synced to disk, before it is answered. A
@@ -273,6 +277,7 @@ class PrintAgent:
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("connect_error", self._on_connect_error)
         self.sio.on("print.job", self._on_job)
+        self.sio.on("agent.replaced", self._on_replaced)
         # Lowest job id first, whatever order the messages' threads hand them over in.
         self._queue: queue.PriorityQueue[tuple[int, int, AgentJob | None]] = queue.PriorityQueue()
         self._order = itertools.count()
@@ -348,6 +353,17 @@ class PrintAgent:
             self._stop.set()
         # Without a hello no job comes: reconnect (and say hello again) from run().
         threading.Thread(target=self.sio.disconnect, daemon=True).start()
+
+    def _on_replaced(self, data: object = None) -> None:
+        device = data.get("device") if isinstance(data, dict) else None
+        self._fatal = (
+            f"another print agent now prints for kiosk {device} with the same token; "
+            "stopping (run one agent per kiosk)"
+        )
+        log.error("%s", self._fatal)
+        self._stop.set()
+        # Not on this thread: it is the client's, and shutting down waits for it.
+        threading.Thread(target=self.sio.shutdown, daemon=True).start()
 
     def _on_disconnect(self, reason: object = None) -> None:
         log.warning("disconnected from %s (%s)", self.server, reason)

@@ -10,6 +10,11 @@ The contract:
    `{"ok": true, "device", "queued"}` (or `{"ok": false, "error": {"code", "message"}}`:
    `token_required`, `agent_forbidden` for a token that is not a kiosk's, ...).
    Rooms do not survive a reconnect: the agent says hello again after each one.
+   One agent prints for a kiosk: a hello with the token of a kiosk another connection
+   already serves sends that older connection `agent.replaced` `{"device"}` and
+   disconnects it (an agent that gets it stops instead of coming back, or the two
+   would take turns). The newer one wins: it is the agent that restarted, the older
+   connection is most often a dead one the server has not noticed yet.
 2. Every job of the kiosk committed later (a ticket issued at the kiosk, a reprint)
    is pushed to the room as `print.job` after the commit, by the spooler's lane.
    `print.job` is `{"job": <id>, "public_id", "label", "ticket": {...}}` where `ticket`
@@ -20,6 +25,12 @@ The contract:
    state is a `device.changed` event) and answers `{"ok": true, "job", "state"}`.
    A job is answered once: a repeated answer gets `"duplicate": true` and changes
    nothing. A failed job is kept for staff to reprint, like the spooler's.
+4. A job is sent only while its ticket can be used: on the ticket's business day and
+   while it waits (`server/print_jobs.py`). The others are not sent; they fail as
+   `stale`, at the hello and before each push.
+5. While no agent is connected, a kiosk that prints through its agent has the printer
+   state `offline` (set when the agent's connection ends, `ok` again at its hello),
+   with a `device.changed` event for managers.
 
 The server sends what is printed, not the printed bytes: the agent renders the
 ticket for its own paper width (the server does not know which roll a kiosk has), a
@@ -30,12 +41,19 @@ twice); the agent's journal makes printing happen at most once.
 
 Handlers only check who is asking and translate; the rules live in
 `server/print_jobs.py`.
+
+Which connection serves which kiosk is known to the process that holds the connection.
+With several server processes (a message queue), the `agent.replaced` notice still
+reaches an older agent on another process through the room, but the `offline` state
+is kept per process: a process that notices a connection end after the agent said
+hello to another process sets `offline` until the next hello.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 
 from flask import Flask, current_app, request
 from flask_socketio import join_room
@@ -45,7 +63,16 @@ from printers.agent import ticket_to_wire
 from server.app import Runtime, runtime
 from server.auth import DeviceKind, Principal
 from server.domain.errors import Forbidden, Unauthorized
-from server.print_jobs import JobToPrint, acknowledge, agent_backlog, job_to_print
+from server.operations import Published
+from server.print_jobs import (
+    JobToPrint,
+    acknowledge,
+    agent_backlog,
+    agent_presence,
+    expire,
+    is_stale,
+    job_to_print,
+)
 from server.realtime import NAMESPACE, _answering, _error, _principal, socketio
 from server.spooler import ticket_print
 
@@ -73,12 +100,19 @@ def job_message(job: JobToPrint) -> dict[str, object]:
 
 
 class AgentHub:
-    """Sends committed jobs to the kiosks' agents (the spooler's sink for agent jobs)."""
+    """Sends committed jobs to the kiosks' agents (the spooler's sink for agent jobs), and
+    keeps one agent per kiosk."""
 
     def __init__(self, server: Server, rt: Runtime) -> None:
         # Bound to this app's server, like the realtime Forwarder.
         self.server = server
         self.rt = rt
+        # The connection that prints for each kiosk, and the kiosk of each such
+        # connection. The lock also orders the printer-state writes of one kiosk's
+        # hellos and disconnects: the last one to happen is the state that stays.
+        self._lock = threading.Lock()
+        self._serving: dict[int, str] = {}
+        self._kiosks: dict[str, int] = {}
 
     def deliver(self, job: JobToPrint) -> None:
         """Push one committed job to its kiosk's agent, if the agent is listening."""
@@ -88,15 +122,64 @@ class AgentHub:
         )
 
     def send_backlog(self, device_id: int, sid: str) -> int:
-        """Send one agent every queued job of its kiosk, oldest first; returns how many."""
+        """Send one agent every queued job of its kiosk still to print, oldest first;
+        returns how many."""
         sent = 0
-        for job_id in agent_backlog(self.rt.db, device_id):
+        for job_id in agent_backlog(self.rt.db, device_id, now=self.rt.now()):
             job = job_to_print(self.rt.db, job_id)
             if job is None:  # answered meanwhile
+                continue
+            now = self.rt.now()
+            if is_stale(job, now):  # called (or the day ended) meanwhile
+                expire(self.rt.db, [job.id], now=now)
                 continue
             self.server.emit("print.job", job_message(job), to=sid, namespace=NAMESPACE)
             sent += 1
         return sent
+
+    def serve(self, device_id: int, sid: str) -> None:
+        """Make this connection the kiosk's one agent; an older one is told and dropped."""
+        with self._lock:
+            older = self._serving.get(device_id)
+            self._serving[device_id] = sid
+            self._kiosks[sid] = device_id
+            if older == sid:  # a second hello on the same connection
+                older = None
+            elif older is not None:
+                # Its disconnect below must not mark the kiosk offline.
+                self._kiosks.pop(older, None)
+            events = self._presence(device_id, connected=True)
+        self.rt.publisher.publish(events)
+        # Through the room, so an older agent on another server process hears it too.
+        self.server.emit(
+            "agent.replaced",
+            {"device": device_id},
+            to=agent_room(device_id),
+            skip_sid=sid,
+            namespace=NAMESPACE,
+        )
+        if older is not None:
+            log.warning("kiosk %s: a new print agent replaces connection %s", device_id, older)
+            self.server.disconnect(older, namespace=NAMESPACE)
+
+    def gone(self, sid: str) -> None:
+        """A connection ended: if it was a kiosk's agent, the kiosk's printer is offline."""
+        with self._lock:
+            device_id = self._kiosks.pop(sid, None)
+            if device_id is None or self._serving.get(device_id) != sid:
+                return
+            del self._serving[device_id]
+            events = self._presence(device_id, connected=False)
+        self.rt.publisher.publish(events)
+
+    def _presence(self, device_id: int, *, connected: bool) -> list[Published]:
+        return agent_presence(
+            self.rt.db,
+            device_id,
+            connected=connected,
+            default_printer=self.rt.settings.printer,
+            now=self.rt.now(),
+        )
 
 
 def init_app(app: Flask, rt: Runtime, server: Server) -> None:
@@ -108,6 +191,8 @@ def init_app(app: Flask, rt: Runtime, server: Server) -> None:
     # servers only when they are declared before the first init_app.
     socketio.on_event("agent.hello", on_agent_hello)
     socketio.on_event("print.ack", on_print_ack)
+    # The only disconnect handler: realtime has none (rooms are left by the server).
+    socketio.on_event("disconnect", on_disconnect)
 
 
 def _hub() -> AgentHub:
@@ -129,11 +214,22 @@ def on_agent_hello(data: object = None) -> dict[str, object]:
     """Listen for the kiosk's jobs; be sent the ones still queued."""
     kiosk = _kiosk()
     assert kiosk.id is not None
+    sid: str = request.sid  # type: ignore[attr-defined]
+    hub = _hub()
     # Join first, read the backlog second: a job committed in between is sent twice
     # (the agent prints it once), never missed.
     join_room(agent_room(kiosk.id))
-    queued = _hub().send_backlog(kiosk.id, request.sid)  # type: ignore[attr-defined]
+    hub.serve(kiosk.id, sid)
+    queued = hub.send_backlog(kiosk.id, sid)
     return {"ok": True, "device": kiosk.id, "queued": queued}
+
+
+def on_disconnect(reason: object = None) -> None:
+    """A connection ended; a kiosk whose agent it was has no printer until the next hello."""
+    try:
+        _hub().gone(request.sid)  # type: ignore[attr-defined]
+    except Exception:  # a database outage: the next hello puts the state right
+        log.exception("could not record that a print agent went away")
 
 
 def _failure(error: object) -> tuple[str, str]:

@@ -6,19 +6,26 @@ background. A failed job stays on record with its error, the kiosk device's prin
 state changes (a `device.changed` event for managers), and staff can reprint.
 
 A kiosk whose printer is `agent` prints through its print agent (a program on the kiosk
-PC, `printers/agent.py`): its jobs stay `queued` until the agent acknowledges them.
+PC, `printers/agent.py`): its jobs stay `queued` until the agent acknowledges them. An
+agent may be away for hours, so an agent job is printed only while its ticket can still
+be used: on the ticket's own business day and while it waits. Otherwise the next citizen
+at the kiosk would take a ticket that is not theirs. Such a job fails as `stale` when the
+agent's backlog is read and before a job is pushed; staff can still reprint the ticket.
+While no agent is connected the kiosk's printer state is `offline`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from server.auth import SYSTEM, Principal, require_center, require_role
 from server.db import Database
 from server.domain.errors import Conflict, NotFound
+from server.domain.numbering import business_day
+from server.domain.tickets import TicketState
 from server.operations import (
     QUEUED,
     STAFF_AT_COUNTER,
@@ -34,6 +41,10 @@ from server.store import Tx
 PRINTED, FAILED = "printed", "failed"
 # The printer spec of a kiosk whose tickets its print agent prints.
 AGENT = "agent"
+# The error code of a job whose ticket can no longer be used (an earlier day, or called).
+STALE = "stale"
+# The printer states a kiosk's agent connection sets (from printers.backends.STATUSES).
+AGENT_AWAY, AGENT_BACK = "offline", "ok"
 
 
 def is_agent(spec: str) -> bool:
@@ -67,6 +78,25 @@ class JobToPrint:
     status_base: str
     eastern_digits: bool
     device_id: int | None = None  # the kiosk it was issued at
+    day: date | None = None  # the ticket's business day
+    state: str = TicketState.WAITING  # the ticket's state when the job was read
+    timezone: str = "Asia/Damascus"  # the center's
+
+
+def still_printable(ticket_day: date, ticket_state: str, today: date) -> bool:
+    """A ticket is printed on its own business day while it waits, never later.
+
+    A ticket of an earlier day or one already called, served or cancelled, left on a
+    kiosk's printer, would be taken by the next citizen.
+    """
+    return ticket_state == TicketState.WAITING and ticket_day >= today
+
+
+def is_stale(job: JobToPrint, now: datetime) -> bool:
+    """Whether the job's ticket can no longer be printed (see `still_printable`)."""
+    if job.day is None:
+        return False
+    return not still_printable(job.day, job.state, business_day(now, job.timezone))
 
 
 def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
@@ -95,6 +125,9 @@ def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
         status_base=job[4],
         eastern_digits=bool(options.get("eastern_digits")),
         device_id=job[2],
+        day=ticket.day,
+        state=ticket.state,
+        timezone=timezone,
     )
 
 
@@ -128,6 +161,45 @@ def _job_params(
     }
 
 
+def _set_printer_state(
+    tx: Tx,
+    device_id: int,
+    state: str,
+    *,
+    error: str | None,
+    now: datetime,
+    cause: dict[str, object],
+    only_from: tuple[str, ...] | None = None,
+) -> list[Published]:
+    """Move a device's printer state, with `device.changed` when it moved.
+
+    `cause` goes into the event log (the job, or the agent's connection); with
+    `only_from`, the state moves only from one of those states.
+    """
+    previous, center_id, center_code = tx.one(_DEVICE_STATE, {"id": device_id})  # type: ignore[misc]
+    if state == previous or (only_from is not None and previous not in only_from):
+        return []
+    tx.run(
+        "UPDATE devices SET printer_state = :state, last_seen = :now WHERE id = :id",
+        {"state": state, "now": tx.time(now), "id": device_id},
+    )
+    seq = append_event(
+        tx,
+        center_id,
+        center_code,
+        "device.changed",
+        actor=SYSTEM,
+        now=now,
+        data={"device": device_id, "printer_state": state, "from": previous, **cause},
+    )
+    payload = {
+        "center": center_code,
+        "seq": seq,
+        "device": {"id": device_id, "printer_state": state, "error": error},
+    }
+    return [Published("device.changed", payload)]
+
+
 def _printer_state_outcome(
     tx: Tx,
     job_id: int,
@@ -141,29 +213,10 @@ def _printer_state_outcome(
     body = {"job": job_id, "state": FAILED if error_code else PRINTED, "error": error_code}
     if device_id is None:
         return Outcome(body)
-    previous, center_id, center_code = tx.one(_DEVICE_STATE, {"id": device_id})  # type: ignore[misc]
-    state = error_code or "ok"
-    if state == previous:
-        return Outcome(body)
-    tx.run(
-        "UPDATE devices SET printer_state = :state, last_seen = :now WHERE id = :id",
-        {"state": state, "now": tx.time(now), "id": device_id},
+    events = _set_printer_state(
+        tx, device_id, error_code or "ok", error=error, now=now, cause={"job": job_id}
     )
-    seq = append_event(
-        tx,
-        center_id,
-        center_code,
-        "device.changed",
-        actor=SYSTEM,
-        now=now,
-        data={"device": device_id, "printer_state": state, "from": previous, "job": job_id},
-    )
-    payload = {
-        "center": center_code,
-        "seq": seq,
-        "device": {"id": device_id, "printer_state": state, "error": error},
-    }
-    return Outcome(body, [Published("device.changed", payload)])
+    return Outcome(body, events)
 
 
 def record_result(
@@ -215,14 +268,89 @@ def acknowledge(
     return db.atomic(work)
 
 
-def agent_backlog(db: Database, device_id: int) -> list[int]:
-    """The queued agent jobs of a kiosk, oldest first: what its agent is owed."""
+_QUEUED_AGENT_JOBS = """
+SELECT j.id, t.day, t.state, c.timezone
+FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id JOIN centers c ON c.id = t.center_id
+WHERE j.state = 'queued' AND j.device_id = :device AND lower(trim(j.printer)) = 'agent'
+ORDER BY j.id"""
+# Only a job still queued: one answered meanwhile keeps its answer.
+_STALE_JOB = """
+UPDATE print_jobs SET state = :state, error_code = :code, error = :error, updated_at = :now
+WHERE id = :id AND state = 'queued'"""
+_STALE_MESSAGE = "not printed: its ticket is of an earlier day or no longer waiting"
+
+
+def expire(db: Database, job_ids: list[int], *, now: datetime) -> None:
+    """Mark these queued jobs failed as `stale`: their tickets can no longer be printed.
+
+    The attempts stay as they were: no printer was tried. Staff can still reprint.
+    """
+    if not job_ids:
+        return
+
+    def work(tx: Tx) -> None:
+        for job_id in job_ids:
+            tx.run(
+                _STALE_JOB,
+                {
+                    "id": job_id,
+                    "state": FAILED,
+                    "code": STALE,
+                    "error": _STALE_MESSAGE,
+                    "now": tx.time(now),
+                },
+            )
+
+    db.atomic(work)
+
+
+def agent_backlog(db: Database, device_id: int, *, now: datetime) -> list[int]:
+    """The queued agent jobs of a kiosk still to print, oldest first: what its agent is owed.
+
+    The others (tickets of an earlier day, or no longer waiting) fail as `stale` here.
+    """
     with db.reading() as tx:
-        return [job_id for (job_id,) in tx.all(
-            "SELECT id FROM print_jobs WHERE state = 'queued' AND device_id = :device "
-            "AND lower(trim(printer)) = 'agent' ORDER BY id",
-            {"device": device_id},
-        )]  # fmt: skip
+        rows = [
+            (job_id, tx.read_day(day), state, timezone)
+            for job_id, day, state, timezone in tx.all(_QUEUED_AGENT_JOBS, {"device": device_id})
+        ]
+    owed: list[int] = []
+    stale: list[int] = []
+    for job_id, day, state, timezone in rows:
+        fresh = still_printable(day, state, business_day(now, timezone))
+        (owed if fresh else stale).append(job_id)
+    # Read first, write only when something went stale: most hellos find nothing to expire.
+    expire(db, stale, now=now)
+    return owed
+
+
+_KIOSK_PRINTER = """
+SELECT d.printer FROM devices d WHERE d.id = :id AND d.kind = 'kiosk'"""
+
+
+def agent_presence(
+    db: Database, device_id: int, *, connected: bool, default_printer: str, now: datetime
+) -> list[Published]:
+    """A kiosk's print agent connected (said hello) or went away: its printer state says so.
+
+    Away, a kiosk that prints through its agent is `offline`; back, `offline` becomes
+    `ok` (a paper fault reported before stays until the next print says otherwise).
+    A kiosk with a printer of its own keeps the state its printer reported.
+    """
+
+    def work(tx: Tx) -> list[Published]:
+        row = tx.one(_KIOSK_PRINTER, {"id": device_id})
+        if row is None or not is_agent(row[0] or default_printer):
+            return []
+        cause = {"agent": "connected" if connected else "disconnected"}
+        if connected:
+            return _set_printer_state(
+                tx, device_id, AGENT_BACK, error=None, now=now, cause=cause,
+                only_from=(AGENT_AWAY,),
+            )  # fmt: skip
+        return _set_printer_state(tx, device_id, AGENT_AWAY, error=None, now=now, cause=cause)
+
+    return db.atomic(work)
 
 
 _LAST_JOB = """

@@ -7,7 +7,8 @@ changes, to the live events.
 
 Jobs for a kiosk whose printer is `agent` are not printed here: the lane hands them to
 the agent hub (`server/agent_hub.py`), which sends them to the kiosk's print agent over
-Socket.IO; they stay queued until the agent acknowledges them.
+Socket.IO; they stay queued until the agent acknowledges them. A job whose ticket can no
+longer be printed (an earlier day, or no longer waiting) fails as `stale` instead.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from datetime import datetime
 from printers.backends import PrinterError, printer_from_spec
 from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
 from server.db import Database
+from server.domain.numbering import business_day
 from server.print_jobs import (
     JobToPrint,
+    expire,
     is_agent,
+    is_stale,
     job_to_print,
     printers_of,
     queued_jobs,
@@ -146,6 +150,12 @@ class PrintSpooler:
         if is_agent(job.printer):
             self._hand_to_agent(job)
             return
+        now = self.clock()
+        if job.day is not None and job.day < business_day(now, job.timezone):
+            # Left queued by a stop overnight: a ticket of an earlier day is not printed.
+            expire(self.db, [job.id], now=now)
+            log.info("ticket %s is of an earlier day; job %s not printed", job.label, job.id)
+            return
         code: str | None = None
         message: str | None = None
         try:
@@ -174,6 +184,12 @@ class PrintSpooler:
                 now=self.clock(),
             )
             self.publisher.publish(outcome.events)
+            return
+        now = self.clock()
+        if is_stale(job, now):
+            # Handed over late (a restart, a long queue): the next citizen would take it.
+            expire(self.db, [job.id], now=now)
+            log.info("ticket %s is no longer waiting today; job %s not sent", job.label, job.id)
             return
         if self.agents is not None:
             self.agents(job)

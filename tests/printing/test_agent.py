@@ -184,6 +184,8 @@ def stop(proc: subprocess.Popen) -> int:
 
 
 def start_agent(folder: Path, port: int, token: str) -> subprocess.Popen:
+    """An agent printing to `folder/printed`, its journal and log in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "agent.log", "ab")
     proc = subprocess.Popen(
         [TABOOR, "agent", "--server", f"http://127.0.0.1:{port}", "--token", token,
@@ -309,3 +311,30 @@ def test_an_agent_whose_token_is_refused_stops_and_says_why(rt, demo, tmp_path):
         stop(server)
     log = (tmp_path / "agent.log").read_text(errors="replace")
     assert "token_invalid" in log and "agent_forbidden" in log
+
+
+@pytest.mark.slow
+def test_a_second_agent_with_the_same_token_takes_over_and_the_first_stops(rt, demo, tmp_path):
+    port = _free_port()
+    token = demo.device("kiosk")["token"]
+    first_pc, second_pc = tmp_path / "first", tmp_path / "second"
+    server = start_server(tmp_path, port)
+    first = start_agent(first_pc, port, token)
+    second = None
+    try:
+        before = issue(port, token, 2)
+        wait_until_printed(rt, jobs_of(before), first_pc)
+        second = start_agent(second_pc, port, token)
+        # Told it was replaced, the first stops for good instead of taking the kiosk back.
+        assert first.wait(WAIT_S) == 1
+        after = issue(port, token, 3)
+        wait_until_printed(rt, jobs_of(after), second_pc)
+        assert second.poll() is None
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                stop(proc)
+        stop(server)
+    assert printed_files(first_pc / "printed") == sorted(f"{t['label']}.escpos" for t in before)
+    assert printed_files(second_pc / "printed") == sorted(f"{t['label']}.escpos" for t in after)
+    assert "another print agent" in (first_pc / "agent.log").read_text(errors="replace")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from printers.agent import job_from_message
@@ -101,6 +103,7 @@ def test_an_acknowledged_job_is_printed_once_and_a_repeated_answer_changes_nothi
     events = Recorder()
     rt.publisher.subscribe(events)
     job = issue(client, kiosk)["print"]["job"]
+    assert rt.spooler.drain(30)  # its push is out: the job comes with the hello, once
     sio = agent(app, demo.device("kiosk")["token"])
     hello(sio)
     answer = ack(sio, job)
@@ -113,6 +116,7 @@ def test_an_acknowledged_job_is_printed_once_and_a_repeated_answer_changes_nothi
     assert [c["device"]["printer_state"] for c in changed] == ["ok"]
     assert printer_state(rt, device) == "ok"
     # Answered jobs are not sent again after a reconnect.
+    sio.disconnect()
     later = agent(app, demo.device("kiosk")["token"])
     assert hello(later)["queued"] == 0 and jobs(later) == []
 
@@ -235,3 +239,166 @@ def test_a_kiosk_whose_own_printer_is_agent_prints_through_it(app, rt, client):
     assert rt.spooler.drain(30)
     assert job_row(rt, job)[:2] == ("queued", 0)
     assert hello(agent(app, token))["queued"] == 1
+
+
+# --- stale jobs: a ticket prints on its own day, while it waits ---------------------------
+
+
+def test_a_job_of_an_earlier_day_is_not_sent_and_fails_as_stale(
+    app, agent_printing, client, kiosk, clerk, demo, clock
+):
+    rt = agent_printing
+    yesterday = issue(client, kiosk)
+    job = yesterday["print"]["job"]
+    assert rt.spooler.drain(30)  # no agent all day: the job waits
+    clock.advance(days=1)
+    sio = agent(app, demo.device("kiosk")["token"])
+    answer = hello(sio)
+    assert answer["ok"] and answer["queued"] == 0
+    assert jobs(sio) == []
+    state, attempts, error, device = job_row(rt, job)
+    # No printer was tried, and the printer's state is not a ticket's business.
+    assert (state, attempts, error) == ("failed", 0, "stale")
+    assert printer_state(rt, device) == "unknown"
+
+    # Staff may still reprint it: a new job, which goes stale too rather than out.
+    reprint = client.post(f"/api/v1/tickets/{yesterday['id']}/reprint", headers=clerk)
+    assert reprint.status_code == 202
+    assert rt.spooler.drain(30)
+    assert jobs(sio) == []
+    assert job_row(rt, reprint.json["job"])[:3] == ("failed", 0, "stale")
+
+    # Today's tickets still print.
+    today = issue(client, kiosk)
+    assert rt.spooler.drain(30)
+    assert [m["job"] for m in jobs(sio)] == [today["print"]["job"]]
+    assert job_row(rt, today["print"]["job"])[0] == "queued"
+
+
+def test_a_job_whose_ticket_was_called_is_not_sent_and_a_reprint_once_it_waits_again_is(
+    app, agent_printing, client, kiosk, clerk, demo
+):
+    rt = agent_printing
+    counter = demo.clerks[0]["counter_id"]
+    assert client.post(f"/api/v1/counters/{counter}/open", headers=clerk).status_code == 200
+    ticket = issue(client, kiosk)
+    job = ticket["print"]["job"]
+    assert rt.spooler.drain(30)
+    called = client.post(f"/api/v1/counters/{counter}/next", headers=clerk)
+    assert called.status_code == 200 and called.json["id"] == ticket["id"]
+
+    # At the hello: the backlog leaves it out.
+    sio = agent(app, demo.device("kiosk")["token"])
+    assert hello(sio)["queued"] == 0 and jobs(sio) == []
+    assert job_row(rt, job)[:3] == ("failed", 0, "stale")
+
+    # Before a push: a reprint of the called ticket is not sent either.
+    reprint = client.post(f"/api/v1/tickets/{ticket['id']}/reprint", headers=clerk)
+    assert reprint.status_code == 202
+    assert rt.spooler.drain(30)
+    assert jobs(sio) == []
+    assert job_row(rt, reprint.json["job"])[:3] == ("failed", 0, "stale")
+
+    # Transferred, it waits again (today): a reprint goes to the agent.
+    moved = client.post(
+        f"/api/v1/tickets/{ticket['id']}/transfer",
+        json={"service": "general-inquiry"},
+        headers=clerk,
+    )
+    assert moved.status_code == 200 and moved.json["state"] == "waiting"
+    again = client.post(f"/api/v1/tickets/{ticket['id']}/reprint", headers=clerk)
+    assert again.status_code == 202
+    assert rt.spooler.drain(30)
+    [sent] = jobs(sio)
+    assert sent["job"] == again.json["job"] and sent["label"] == ticket["label"]
+    assert job_row(rt, sent["job"])[:2] == ("queued", 0)
+
+
+# --- the kiosk's printer state follows its agent's connection ------------------------------
+
+
+def kiosk_id(rt, demo) -> int:
+    with rt.db.reading() as tx:
+        return tx.scalar(
+            "SELECT id FROM devices WHERE kind = 'kiosk' AND name = :name",
+            {"name": demo.device("kiosk")["name"]},
+        )
+
+
+def device_changes(events: Recorder) -> list[str]:
+    return [
+        e.payload["device"]["printer_state"] for e in events.events if e.name == "device.changed"
+    ]
+
+
+def test_while_no_agent_is_connected_the_kiosks_printer_is_offline(app, agent_printing, demo):
+    rt = agent_printing
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    kiosk = kiosk_id(rt, demo)
+    token = demo.device("kiosk")["token"]
+    # The kiosk's own screen connects with the same token; it is no agent.
+    screen = agent(app, token)
+    sio = agent(app, token)
+    assert hello(sio)["ok"]
+    screen.disconnect()
+    assert printer_state(rt, kiosk) == "unknown" and device_changes(events) == []
+
+    sio.disconnect()
+    assert printer_state(rt, kiosk) == "offline"
+    [changed] = [e.payload for e in events.events if e.name == "device.changed"]
+    assert changed["center"] == CENTER and changed["device"]["id"] == kiosk
+    assert changed["device"]["printer_state"] == "offline"
+
+    back = agent(app, token)
+    assert hello(back)["ok"]
+    assert printer_state(rt, kiosk) == "ok"
+    assert device_changes(events) == ["offline", "ok"]
+    with rt.db.reading() as tx:  # in the center's event log too, with the cause
+        logged = [
+            json.loads(data)
+            for (data,) in tx.all(
+                "SELECT data FROM events WHERE type = 'device.changed' ORDER BY seq", {}
+            )
+        ]
+    assert [(d["printer_state"], d["agent"]) for d in logged] == [
+        ("offline", "disconnected"),
+        ("ok", "connected"),
+    ]
+
+
+def test_a_kiosk_with_a_printer_of_its_own_keeps_the_state_its_printer_reported(app, rt, tmp_path):
+    device, token = create_device(
+        rt.db, "kiosk", CENTER, name="kf", printer=f"file:{tmp_path}", actor=SYSTEM, now=rt.now()
+    )
+    sio = agent(app, token)
+    assert hello(sio)["ok"]
+    sio.disconnect()
+    assert printer_state(rt, device.id) == "unknown"
+
+
+def test_a_second_agent_of_the_same_kiosk_disconnects_the_first(
+    app, agent_printing, client, kiosk, demo
+):
+    rt = agent_printing
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    token = demo.device("kiosk")["token"]
+    first, second = agent(app, token), agent(app, token)
+    assert hello(first)["ok"]
+    first_received = first.get_received()
+    assert hello(second)["ok"]
+    replaced = [e for e in first.queue if e["name"] == "agent.replaced"]
+    assert [e["args"][0] for e in replaced] == [{"device": kiosk_id(rt, demo)}]
+    assert not first.is_connected() and second.is_connected()
+    assert not [e for e in first_received if e["name"] == "agent.replaced"]
+    # The kiosk is served all along: replacing its agent does not make it offline.
+    assert device_changes(events) == []
+
+    job = issue(client, kiosk)["print"]["job"]
+    assert rt.spooler.drain(30)
+    assert [m["job"] for m in jobs(second)] == [job]
+    assert not [e for e in first.queue if e["name"] == "print.job"]
+
+    second.disconnect()
+    assert device_changes(events) == ["offline"]

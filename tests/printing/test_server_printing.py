@@ -130,6 +130,19 @@ def test_jobs_left_queued_by_a_crash_are_printed_on_restart(rt, client, tmp_path
     assert job_state(rt, job) == ("printed", None)
 
 
+def test_a_job_left_queued_overnight_is_not_printed_the_next_day(rt, client, clock, tmp_path):
+    folder = tmp_path / "overnight"
+    kiosk = kiosk_with_printer(rt, f"file:{folder}")
+    rt.spooler.submit = lambda job_ids: None  # the server stops before printing it
+    job = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json["print"]["job"]
+    del rt.spooler.submit
+    clock.advance(days=1)
+    assert rt.spooler.resume() == 1
+    assert rt.spooler.drain(30)
+    assert job_state(rt, job) == ("failed", "stale")
+    assert not folder.exists() or not any(folder.iterdir())
+
+
 def test_a_bad_printer_spec_is_refused_when_the_device_is_added(runner):
     result = runner.invoke(args=["device", "add", "--kind", "kiosk", "--center", CENTER,
                                  "--printer", "carrier-pigeon:5"])
