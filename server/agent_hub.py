@@ -226,8 +226,15 @@ def on_agent_hello(data: object = None) -> dict[str, object]:
 
 def on_disconnect(reason: object = None) -> None:
     """A connection ended; a kiosk whose agent it was has no printer until the next hello."""
+    # Recorded in the background: a database write and an emit inside the disconnect
+    # handler held up the end of the WebSocket, and the leaving agent waited for its
+    # read timeout (30 s) before it could exit.
+    socketio.start_background_task(_record_gone, _hub(), request.sid)  # type: ignore[attr-defined]
+
+
+def _record_gone(hub: AgentHub, sid: str) -> None:
     try:
-        _hub().gone(request.sid)  # type: ignore[attr-defined]
+        hub.gone(sid)
     except Exception:  # a database outage: the next hello puts the state right
         log.exception("could not record that a print agent went away")
 
