@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from flask.cli import with_appcontext
 from server import reports
 from server.app import runtime
 from server.domain.errors import TaboorError
+from server.domain.numbering import business_day
 from server.manage import data, exports
 
 FORMATS = {".pdf": "pdf", ".csv": "csv"}
@@ -64,3 +66,27 @@ def report_command(
         body = exports.to_pdf(report, names, lang, now=rt.now(), eastern=eastern)
     out.write_bytes(body)
     click.echo(f"taboor: report for {center} {report['from']}..{report['to']} written to {out}")
+
+
+@click.command("summarise")
+@click.option("--center", required=True, help="Center code, e.g. DAM-MIDAN.")
+@click.option("--from", "from_day", help="First local day, YYYY-MM-DD (default: 365 days ago).")
+@click.option("--to", "to_day", help="Last local day, YYYY-MM-DD (default: yesterday).")
+@with_appcontext
+def summarise_command(center: str, from_day: str | None, to_day: str | None) -> None:
+    """Store the day and month summaries long reports merge (e.g. nightly, or after an
+    upgrade), so that no manager waits for the first report of a long range."""
+    rt = runtime()
+    now = rt.now()
+    try:
+        with rt.db.reading() as tx:
+            zone = str(data.center(tx, center)["timezone"])
+        yesterday = business_day(now, zone) - timedelta(days=1)
+        last = to_day or yesterday.isoformat()
+        first = from_day or (date.fromisoformat(last) - timedelta(days=365)).isoformat()
+        days = reports.summarise(rt.db, center, now=now, from_day=first, to_day=last)
+    except TaboorError as exc:
+        raise click.ClickException(f"{exc.message} ({exc.code})") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
+    click.echo(f"{center}: {days} day(s) summarised from {first} to {last}")

@@ -372,3 +372,30 @@ def test_cli_report_refuses_bad_input_clearly(runner, tmp_path, args, message):
     assert result.exit_code != 0
     assert message in result.output
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_summarise_stores_the_closed_days_once_so_reports_need_not(runner, client, kiosk, clock):
+    client.post(f"/api/v1/centers/{CENTER}/tickets", json={"service": "general-inquiry"},
+                headers=kiosk)  # fmt: skip
+    clock.advance(days=3)
+    first = runner.invoke(args=["summarise", "--center", CENTER, "--from", "2026-03-01",
+                                "--to", "2026-03-03"])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert "3 day(s) summarised from 2026-03-01 to 2026-03-03" in first.output
+    again = runner.invoke(args=["summarise", "--center", CENTER, "--from", "2026-03-01",
+                                "--to", "2026-03-03"])  # fmt: skip
+    assert "0 day(s) summarised" in again.output
+    default = runner.invoke(args=["summarise", "--center", CENTER])
+    assert default.exit_code == 0 and "to 2026-03-03" in default.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--center", "NOPE"], "center_not_found"),
+     (["--center", CENTER, "--from", "2026-03-05", "--to", "2026-03-01"], "bad_range"),
+     (["--center", CENTER, "--to", "someday"], "someday")],
+)  # fmt: skip
+def test_summarise_explains_bad_input(runner, args, message):
+    result = runner.invoke(args=["summarise", *args])
+    assert result.exit_code != 0
+    assert message in result.output
