@@ -16,7 +16,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -101,6 +102,37 @@ class Server:
     @property
     def center(self) -> str:
         return self.demo["center"]
+
+    def api(self, method: str, path: str, token: str | None = None, body=None):
+        """Call the JSON API as any client would: (status, decoded body or None)."""
+        request = Request(self.base + path, method=method,
+                          data=None if body is None else json.dumps(body).encode())  # fmt: skip
+        request.add_header("Accept", "application/json")
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urlopen(request, timeout=10) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def issue(self, service: str, **extra: object) -> dict:
+        """Issue a ticket the way a kiosk does (its device token, the JSON API)."""
+        path = f"/api/v1/centers/{self.center}/tickets"
+        body = {"service": service, **extra}
+        status, ticket = self.api("POST", path, self.device("kiosk")["token"], body)
+        assert status == 201, ticket
+        return ticket
+
+    def staff_token(self, user: dict) -> str:
+        """A staff member's bearer token."""
+        status, answer = self.api("POST", "/api/v1/auth/token", body={
+            "username": user["username"], "password": user["password"]})  # fmt: skip
+        assert status == 200, answer
+        return answer["token"]
 
 
 @pytest.fixture(scope="module")

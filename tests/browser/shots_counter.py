@@ -6,10 +6,8 @@ Writes docs/screenshots/counter-ar.png and docs/screenshots/counter-en.png.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
-from urllib.request import Request, urlopen
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -30,17 +28,7 @@ QUEUE = [
 
 
 def issue(server: Server, service: str, priority: str) -> dict:
-    request = Request(
-        f"{server.base}/api/v1/centers/{server.center}/tickets",
-        data=json.dumps({"service": service, "priority": priority}).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {server.device('kiosk')['token']}",
-        },
-        method="POST",
-    )
-    with urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    return server.issue(service, priority=priority)
 
 
 def main() -> None:

@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from urllib.request import Request, urlopen
-
 PHONE = {"width": 390, "height": 844}
 BIRTH = "civil-birth-statement"  # prefix BS, served at counters 1 and 2
 UPDATE_MS = 30_000  # the page polls every 10 s; allow a slow, shared machine
 
 
 def call_api(server, method: str, path: str, token: str | None = None, body=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = Request(server.base + path, data=data, headers=headers, method=method)
-    with urlopen(request, timeout=10) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
+    status, answer = server.api(method, path, token, body)
+    assert status < 400, answer
+    return answer
 
 
 def issue(server, service: str = BIRTH) -> dict:
-    token = server.device("kiosk")["token"]
-    return call_api(
-        server, "POST", f"/api/v1/centers/{server.center}/tickets", token, {"service": service}
-    )
+    return server.issue(service)
 
 
 def clerk_token(server, index: int = 0) -> tuple[str, int]:
     """A clerk's bearer token and counter id (clerk 0 sits at counter 1, clerk 1 at 2)."""
     clerk = server.user("clerk", index)
-    answer = call_api(
-        server, "POST", "/api/v1/auth/token", None,
-        {"username": clerk["username"], "password": clerk["password"]},
-    )  # fmt: skip
-    return answer["token"], clerk["counter_id"]
+    return server.staff_token(clerk), clerk["counter_id"]
 
 
 def test_waiting_ticket_shows_people_ahead_then_the_counter_when_called(server, new_page):

@@ -7,9 +7,6 @@ services (the demo center's counters 7-10 each serve services no other counter d
 
 from __future__ import annotations
 
-import json
-from urllib.request import Request, urlopen
-
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
@@ -19,17 +16,7 @@ NOT_LOADED = "–"
 
 def issue(server, service: str) -> dict:
     """Issue a ticket the way a kiosk does (its device token, the JSON API)."""
-    request = Request(
-        f"{server.base}/api/v1/centers/{server.center}/tickets",
-        data=json.dumps({"service": service}).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {server.device('kiosk')['token']}",
-        },
-        method="POST",
-    )
-    with urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    return server.issue(service)
 
 
 def clerk(server, number: int) -> dict:

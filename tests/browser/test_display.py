@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlsplit
-from urllib.request import Request, urlopen
 
 from playwright.sync_api import expect
 
@@ -17,37 +15,20 @@ EXTRACT = "civil-extract-individual"
 
 
 def call_api(server, method: str, path: str, token: str | None = None, body=None):
-    """The JSON API, as the kiosk and the counter desk use it."""
-    request = Request(server.base + path, method=method,
-                      data=None if body is None else json.dumps(body).encode())  # fmt: skip
-    request.add_header("Accept", "application/json")
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+    """The JSON API, as the kiosk and the counter desk use it: (status, answer)."""
+    return server.api(method, path, token, body)
 
 
 def clerk(server, index: int = 0) -> tuple[str, int]:
     """A clerk's bearer token (POST /api/v1/auth/token) and the counter they work at."""
     user = server.user("clerk", index)
-    body = {"username": user["username"], "password": user["password"]}
-    status, answer = call_api(server, "POST", "/api/v1/auth/token", body=body)
-    assert status == 200, answer
-    call_api(server, "POST", f"/api/v1/counters/{user['counter_id']}/open", answer["token"])
-    return answer["token"], user["counter_id"]
+    token = server.staff_token(user)
+    call_api(server, "POST", f"/api/v1/counters/{user['counter_id']}/open", token)
+    return token, user["counter_id"]
 
 
 def issue(server) -> dict:
-    status, ticket = call_api(server, "POST", f"/api/v1/centers/{server.center}/tickets",
-                              server.device("kiosk")["token"], {"service": EXTRACT})  # fmt: skip
-    assert status == 201, ticket
-    return ticket
+    return server.issue(EXTRACT)
 
 
 def finish_current(server, token: str, counter_id: int) -> None:

@@ -6,9 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.error import HTTPError
 from urllib.parse import unquote
-from urllib.request import Request, urlopen
 
 import pytest
 
@@ -33,26 +31,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def api_call(server: Server, method: str, path: str, token: str = "", body: dict | None = None):
     """Call the JSON API like another client would; the decoded answer (None for 204)."""
-    request = Request(server.base + path, method=method)
-    request.add_header("Accept", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urlopen(request, data, timeout=10) as response:
-            raw = response.read()
-    except HTTPError as exc:
-        raise AssertionError(f"{method} {path}: {exc.code} {exc.read()!r}") from None
-    return json.loads(raw) if raw else None
+    status, answer = server.api(method, path, token, body)
+    assert status < 400, f"{method} {path}: {status} {answer!r}"
+    return answer
 
 
 def staff_token(server: Server, user: dict) -> str:
-    answer = api_call(server, "POST", "/api/v1/auth/token", body={
-        "username": user["username"], "password": user["password"]})  # fmt: skip
-    return answer["token"]
+    return server.staff_token(user)
 
 
 def open_kiosk(page, server: Server, lang: str = "ar", token: str | None = None) -> None:

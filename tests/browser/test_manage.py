@@ -7,9 +7,7 @@ here the live part is proven: counts that change when tickets are issued and cal
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from urllib.request import Request, urlopen
 
 from playwright.sync_api import expect
 
@@ -19,21 +17,14 @@ PAGE = "/manage/DAM-MIDAN"
 
 
 def api(server, path: str, token: str, body: dict | None = None) -> dict | None:
-    request = Request(
-        server.base + path,
-        data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        method="POST",
-    )
-    with urlopen(request, timeout=10) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
+    status, answer = server.api("POST", path, token, body or {})
+    assert status < 400, answer
+    return answer
 
 
 def issue(server, service: str) -> dict:
     """Issue a ticket the way a kiosk does (its device token, the JSON API)."""
-    path = f"/api/v1/centers/{server.center}/tickets"
-    return api(server, path, server.device("kiosk")["token"], {"service": service})
+    return server.issue(service)
 
 
 def dashboard(server, new_page, lang: str = "ar"):

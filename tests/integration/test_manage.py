@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import login
+from tests.integration.test_stats_api import play_known_day
 
 CENTER = "DAM-MIDAN"
 TICKETS = f"/api/v1/centers/{CENTER}/tickets"
@@ -30,57 +29,8 @@ def sign_in(client, user: dict) -> None:
 
 @pytest.fixture
 def day(client, clock, demo, kiosk):
-    """09:00-09:22 Damascus on 2026-03-01 at counter 1 (clerk01): figures known exactly.
-
-    A-001 waits 120 s and is served in 300 s; A-002 waits 400 s and does not show;
-    A-003 is cancelled uncalled after 100 s; F-001 waits 100 s, served in 10 s (below
-    the 60 s minimum: implausible). Counter 1 is open 1200 s, paused 100 s.
-    """
-    clerk = login(client, demo.clerks[0])
-    counter = demo.clerks[0]["counter_id"]
-    t0 = clock.now
-
-    def at(seconds: int) -> None:
-        clock.now = t0 + timedelta(seconds=seconds)
-
-    def post(url: str, headers, **body):
-        response = client.post(url, json=body or None, headers=headers)
-        assert response.status_code < 300, response.json
-        return response.json
-
-    at(0)
-    post(f"/api/v1/counters/{counter}/open", clerk)
-    post(TICKETS, kiosk, service="civil-extract-individual")
-    at(60)
-    post(TICKETS, kiosk, service="civil-extract-individual")
-    at(120)
-    t = post(f"/api/v1/counters/{counter}/next", clerk)
-    at(150)
-    post(f"/api/v1/tickets/{t['id']}/start", clerk)
-    at(450)
-    post(f"/api/v1/tickets/{t['id']}/done", clerk)
-    at(460)
-    t = post(f"/api/v1/counters/{counter}/next", clerk)
-    at(600)
-    post(f"/api/v1/tickets/{t['id']}/no-show", clerk)
-    at(700)
-    a3 = post(TICKETS, kiosk, service="civil-extract-individual")
-    at(800)
-    post(f"/api/v1/tickets/{a3['id']}/cancel", clerk)
-    at(900)
-    post(TICKETS, kiosk, service="civil-family-statement")
-    at(1000)
-    t = post(f"/api/v1/counters/{counter}/next", clerk)
-    at(1010)
-    post(f"/api/v1/tickets/{t['id']}/start", clerk)
-    at(1020)
-    post(f"/api/v1/tickets/{t['id']}/done", clerk)
-    at(1100)
-    post(f"/api/v1/counters/{counter}/pause", clerk)
-    at(1200)
-    post(f"/api/v1/counters/{counter}/open", clerk)
-    at(1300)
-    post(f"/api/v1/counters/{counter}/close", clerk)
+    """The known day of test_stats_api (figures known exactly), played at a fixed clock."""
+    play_known_day(client, clock, demo, kiosk)
     return clock
 
 
