@@ -71,3 +71,14 @@ def taboor_server(extra_env: dict[str, str] | None = None):
                 proc.kill()
                 proc.wait(10)
             log.close()
+
+
+def staff_token(conn, user: dict) -> str:
+    """A staff member's bearer token over an open http.client connection."""
+    conn.request(
+        "POST",
+        "/api/v1/auth/token",
+        json.dumps({"username": user["username"], "password": user["password"]}),
+        {"Content-Type": "application/json"},
+    )
+    return json.loads(conn.getresponse().read())["token"]

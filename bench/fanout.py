@@ -22,7 +22,7 @@ import multiprocessing as mp
 import os
 import time
 
-from common import percentile, taboor_server
+from common import percentile, staff_token, taboor_server
 from light_socketio import Display
 
 CENTER = "DAM-MIDAN"
@@ -91,13 +91,7 @@ def bench(base: str, demo: dict, clients: int, rounds: int, procs: int) -> dict:
     kiosk = next(d for d in demo["devices"] if d["kind"] == "kiosk")["token"]
     display = next(d for d in demo["devices"] if d["kind"] == "display")["token"]
     clerk = next(u for u in demo["users"] if u["role"] == "clerk")
-    conn.request(
-        "POST",
-        "/api/v1/auth/token",
-        json.dumps({"username": clerk["username"], "password": clerk["password"]}),
-        {"Content-Type": "application/json"},
-    )
-    token = json.loads(conn.getresponse().read())["token"]
+    token = staff_token(conn, clerk)
     counter = clerk["counter_id"]
     post(conn, f"/api/v1/counters/{counter}/open", token)
     for _ in range(rounds):

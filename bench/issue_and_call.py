@@ -16,7 +16,7 @@ import threading
 import time
 from urllib.request import urlopen
 
-from common import percentile, taboor_server
+from common import percentile, staff_token, taboor_server
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: dict | None, token: str):
@@ -82,13 +82,7 @@ def bench_call_next(base: str, demo: dict, rounds: int) -> dict:
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     clerk = next(u for u in demo["users"] if u["role"] == "clerk")
-    conn.request(
-        "POST",
-        "/api/v1/auth/token",
-        json.dumps({"username": clerk["username"], "password": clerk["password"]}),
-        {"Content-Type": "application/json"},
-    )
-    token = json.loads(conn.getresponse().read())["token"]
+    token = staff_token(conn, clerk)
     counter = clerk["counter_id"]
     post(conn, f"/api/v1/counters/{counter}/open", None, token)
     latencies = []

@@ -59,18 +59,23 @@ def _forbidden() -> tuple[str, int]:
     return render_template("forbidden.html"), 403
 
 
-def _store_summaries(center: str) -> None:
-    """Store the past days' summaries the asked range lacks, before the report reads.
+def _may_report(center: str) -> bool:
+    """Whether this manager may see the center's report; if so, store the past days'
+    summaries the asked range lacks first.
 
     Outside the report's read transaction, which would not see them. A bad range is
     left for the report itself to explain."""
     rt = runtime()
+    with rt.db.reading() as tx:
+        if not _allowed(data.center(tx, center)):
+            return False
     try:
         filters = _filters()
         if any(filters.values()):
             reports.summarise(rt.db, center, now=rt.now(), **filters)
     except InvalidInput:
         pass
+    return True
 
 
 def _report(tx: Any, center: str, filters: dict[str, str | None]) -> dict[str, Any]:
@@ -96,10 +101,8 @@ def dashboard(center: str):
     rt = runtime()
     error = None
     report = None
-    with rt.db.reading() as tx:
-        if not _allowed(data.center(tx, center)):
-            return _forbidden()
-    _store_summaries(center)
+    if not _may_report(center):
+        return _forbidden()
     with rt.db.reading() as tx:
         found = data.center(tx, center)
         board = data.board(tx, center, rt.now())
@@ -166,10 +169,8 @@ def live(center: str):
 
 def _download(center: str, extension: str) -> Response | tuple[str, int]:
     rt = runtime()
-    with rt.db.reading() as tx:
-        if not _allowed(data.center(tx, center)):
-            return _forbidden()
-    _store_summaries(center)
+    if not _may_report(center):
+        return _forbidden()
     with rt.db.reading() as tx:
         found = data.center(tx, center)
         report = _report(tx, center, _filters())
