@@ -180,7 +180,10 @@ def start_server(folder: Path, port: int) -> subprocess.Popen:
 
 def stop(proc: subprocess.Popen) -> int:
     os.killpg(proc.pid, signal.SIGTERM)
-    return proc.wait(30)
+    # Not a timing check: the agent stops once its last answer is out. Now and then the
+    # Socket.IO client's disconnect waits out its read timeout (30 s) first; an open
+    # issue, noted in the closing note.
+    return proc.wait(90)
 
 
 def start_agent(folder: Path, port: int, token: str) -> subprocess.Popen:
