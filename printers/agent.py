@@ -45,6 +45,7 @@ JOURNAL_FILE = "printed-jobs.txt"
 JOURNAL_KEEP = 1000  # the server resends only unanswered jobs: a short memory is enough
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 10.0
+SIGNAL_POLL_S = 0.2  # how soon the main thread notices a stop signal
 # Refusals that retrying cannot fix: the token is wrong, or not a kiosk's.
 FATAL_CODES = frozenset({"token_invalid", "token_required", "bad_auth", "agent_forbidden"})
 
@@ -292,22 +293,19 @@ class PrintAgent:
     # -- running --
 
     def run(self) -> None:
-        """Serve until `stop()`; AgentError when the server refuses the token."""
+        """Serve until `stop()`; AgentError when the server refuses the token.
+
+        The connection lives on its own thread; this one only waits, in short steps. A
+        process's signal may be delivered to any of its threads, and Python runs the
+        handler (which calls `stop()`) on the main thread only when that thread wakes:
+        blocked in the client's `wait()` it would not wake until the connection died.
+        """
         self._worker.start()
+        link = threading.Thread(target=self._keep_connected, name="taboor-agent-link", daemon=True)
+        link.start()
         try:
-            while not self._stop.is_set():
-                try:
-                    self.sio.connect(self.server, auth={"token": self.token}, wait_timeout=10)
-                except sio_errors.ConnectionError as exc:
-                    if self._fatal is not None or self._stop.is_set():
-                        break
-                    log.warning("cannot connect to %s (%s); retrying", self.server, exc)
-                else:
-                    # Until the connection ends for good: a dropped one is brought back
-                    # by the client itself; this returns after stop() or a failed hello.
-                    self.sio.wait()
-                self._stop.wait(self._delay)
-                self._delay = min(self._delay * 2, RETRY_MAX_S)
+            while link.is_alive():
+                link.join(SIGNAL_POLL_S)
         finally:
             self._stop.set()
             self._queue.put((-1, next(self._order), _STOP))
@@ -315,6 +313,24 @@ class PrintAgent:
             self.sio.shutdown()
         if self._fatal is not None:
             raise AgentError(self._fatal)
+
+    def _keep_connected(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sio.connect(self.server, auth={"token": self.token}, wait_timeout=10)
+            except sio_errors.ConnectionError as exc:
+                if self._fatal is not None or self._stop.is_set():
+                    return
+                log.warning("cannot connect to %s (%s); retrying", self.server, exc)
+            else:
+                if self._stop.is_set():  # stop() came while connecting: it found nothing to end
+                    self.sio.shutdown()
+                    return
+                # Until the connection ends for good: a dropped one is brought back by
+                # the client itself; this returns after stop() or a failed hello.
+                self.sio.wait()
+            self._stop.wait(self._delay)
+            self._delay = min(self._delay * 2, RETRY_MAX_S)
 
     def stop(self) -> None:
         """Finish the ticket being printed (and answer it), then disconnect."""
