@@ -114,13 +114,17 @@ class WriterLock:
 
 
 class _Job:
-    __slots__ = ("work", "result", "error", "done")
+    """One caller's work in the group-commit queue, and how its caller is woken."""
+
+    __slots__ = ("work", "result", "error", "done", "lead", "wake")
 
     def __init__(self, work: Callable[[Tx], object]) -> None:
         self.work = work
         self.result: object = None
         self.error: Exception | None = None
         self.done = False
+        self.lead = False  # this caller runs the next batch
+        self.wake = threading.Event()  # set when done, or when made the leader
 
 
 class Database:
@@ -132,6 +136,7 @@ class Database:
         self._write_lock = WriterLock(engine.url.database) if self.dialect == "sqlite" else None
         self._queue: list[_Job] = []
         self._queue_lock = threading.Lock()
+        self._leading = False  # a caller is running (or about to run) a batch
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read_engine = engine.execution_options(taboor_read=True)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
@@ -184,12 +189,36 @@ class Database:
         job = _Job(work)
         with self._queue_lock:
             self._queue.append(job)
-        with self._write_lock:
-            if not job.done:
-                self._run_batch()
+            if not self._leading:
+                self._leading = job.lead = True
+        if not job.lead:
+            job.wake.wait()
+        if not job.done:  # made the leader: run one batch, this job and all queued since
+            self._lead_one_batch()
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
+
+    def _lead_one_batch(self) -> None:
+        """Run the queued jobs as one batch, then hand the lead to the oldest waiter.
+
+        Only the leader takes the writer lock; every other caller waits on its own
+        job and is woken once, when its batch has committed (or when the lead passes
+        to it). So a caller is answered after at most the batch already running and
+        its own, in arrival order, however many kiosks press at once.
+        """
+        try:
+            with self._write_lock:
+                self._run_batch()
+        finally:
+            with self._queue_lock:
+                successor = self._queue[0] if self._queue else None
+                if successor is None:
+                    self._leading = False
+                else:
+                    successor.lead = True
+            if successor is not None:
+                successor.wake.set()
 
     def _run_batch(self) -> None:
         """Run the queued jobs in one transaction (the writer lock is held)."""
@@ -216,6 +245,7 @@ class Database:
         finally:
             for job in batch:
                 job.done = True
+                job.wake.set()
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -44,6 +45,76 @@ def test_atomic_returns_the_result_or_raises_the_callers_own_error(rt):
     with pytest.raises(NotFound):
         rt.db.atomic(_insert("solo-bad", fail=True))
     assert "solo" in _codes(rt) and "solo-bad" not in _codes(rt)
+
+
+class _Counting:
+    """The writer lock, counting how often it is taken."""
+
+    def __init__(self, lock):
+        self.lock, self.taken = lock, 0
+
+    def __enter__(self):
+        self.lock.__enter__()
+        self.taken += 1
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
+def test_a_caller_served_by_another_callers_batch_never_waits_for_the_writer_lock(
+    rt, monkeypatch
+):
+    # Waiting for the lock after one's work is done only delays the answer; with an
+    # unfair lock some kiosks lost that race again and again (p99 150 ms in-process).
+    db = rt.db
+    counting = _Counting(db._write_lock)
+    monkeypatch.setattr(db, "_write_lock", counting)
+    batches = []
+    run_batch = db._run_batch
+    monkeypatch.setattr(db, "_run_batch", lambda: (batches.append(len(db._queue)), run_batch()))
+    results: list[str] = []
+
+    def kiosk(k: int) -> None:
+        for i in range(40):
+            results.append(db.atomic(_insert(f"f-{k}-{i}")))
+
+    threads = [threading.Thread(target=kiosk, args=(k,)) for k in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 640 and len(_codes(rt) & set(results)) == 640
+    assert sum(batches) == 640
+    assert counting.taken == len(batches)
+
+
+def test_callers_arriving_during_a_batch_are_all_served_by_the_next_one(rt):
+    db, order = rt.db, []
+    running, release = threading.Event(), threading.Event()
+
+    def first(tx):
+        running.set()
+        release.wait(10)
+        order.append(("first", tx))
+
+    def later(name):
+        return lambda tx: order.append((name, tx))
+
+    threads = [threading.Thread(target=db.atomic, args=(first,))]
+    threads[0].start()
+    assert running.wait(10)
+    for n, name in enumerate(("a", "b", "c"), start=1):
+        threads.append(threading.Thread(target=db.atomic, args=(later(name),)))
+        threads[-1].start()
+        while len(db._queue) < n:  # queued in this order while the first batch runs
+            threading.Event().wait(0.001)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert [name for name, _ in order] == ["first", "a", "b", "c"]
+    second = order[1][1]
+    assert order[0][1] is not second and all(tx is second for _, tx in order[1:])
+    assert not db._leading and not db._queue
 
 
 WORKER = textwrap.dedent("""
