@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -29,6 +29,7 @@ from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from server.models import Center, Counter, Device, User
 from server.operations import append_event_orm, get_center
 from server.print_jobs import is_agent
+from server.store import Tx
 
 DEMO_CENTER = "DAM-MIDAN"
 
@@ -175,9 +176,14 @@ def login(
 
 _DEVICE_BY_TOKEN = "SELECT id, kind, center_id FROM devices WHERE token_hash = :h AND active = :yes"
 _USER_BY_ID = (
-    "SELECT id, role, center_id, password_hash, counter_id FROM users "
-    "WHERE id = :id AND active = :yes"
+    "SELECT id, role, center_id, password_hash, counter_id,"
+    " EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = :token_id) FROM users"
+    " WHERE id = :id AND active = :yes"
 )
+_REVOKE = """
+INSERT INTO revoked_tokens (token_id, user_id, expires_at) VALUES (:token_id, :user_id, :expires)
+ON CONFLICT (token_id) DO NOTHING"""
+_PRUNE_REVOKED = "DELETE FROM revoked_tokens WHERE expires_at < :now"
 
 
 def principal_for(
@@ -199,12 +205,57 @@ def _lookup_principal(db: Database, tokens: StaffTokens, token: str) -> Principa
         if device is None:
             raise Unauthorized("unknown device token", code="token_invalid")
         return Principal("device", device[0], device[1], device[2])
-    user_id, stamp = tokens.load(token)
+    staff = tokens.load(token)
     with db.reading() as tx:
-        user = tx.one(_USER_BY_ID, {"id": user_id, "yes": True})
-    if user is None or not tokens.matches(stamp, user[3]):
+        user = tx.one(_USER_BY_ID, {"id": staff.user_id, "token_id": staff.token_id, "yes": True})
+    if user is None or not tokens.matches(staff.stamp, user[3]):
         raise Unauthorized("the token is no longer valid", code="token_invalid")
+    if user[5]:
+        raise Unauthorized("this token was signed out; sign in again", code="token_invalid")
     return Principal("user", user[0], user[1], user[2], user[4])
+
+
+def revoke(
+    db: Database,
+    tokens: StaffTokens,
+    token: str,
+    *,
+    cache: PrincipalCache | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Sign a staff token out: refused from now on (by other processes within their
+    cache's few seconds). Unauthorized when it is not a valid staff token.
+
+    Records of tokens expired by `now` are dropped. Tokens expire on the real clock
+    (their signature's time), so `now` is the real time unless a test says otherwise.
+    """
+    now = now or datetime.now(UTC)
+    if token.startswith(DEVICE_TOKEN_PREFIX):
+        raise InvalidInput(
+            "only a staff token can be signed out, not a device's",
+            code="staff_token_required",
+        )
+    principal = principal_for(db, tokens, token, cache)
+    staff = tokens.load(token)
+    if staff.token_id is None:  # issued before tokens had ids: it can only expire
+        raise InvalidInput(
+            "this token predates sign-out; it expires by itself", code="token_not_revocable"
+        )
+
+    def work(tx: Tx) -> None:
+        tx.run(_PRUNE_REVOKED, {"now": tx.time(now)})
+        tx.run(
+            _REVOKE,
+            {
+                "token_id": staff.token_id,
+                "user_id": principal.id,
+                "expires": tx.time(staff.expires_at),
+            },
+        )
+
+    db.atomic(work)
+    if cache is not None:
+        cache.forget(token)
 
 
 def load_demo(db: Database, *, actor: Principal, now: datetime) -> dict[str, object]:

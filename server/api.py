@@ -72,22 +72,36 @@ def _arg(name: str) -> str | None:
     return value
 
 
-def _principal() -> Principal | None:
+def _bearer() -> str | None:
+    """The request's bearer token, None without one."""
     header = request.headers.get("Authorization")
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'", code="token_invalid")
+    return token.strip()
+
+
+def _required_bearer() -> str:
+    token = _bearer()
+    if token is None:
+        raise Unauthorized("a bearer token is required", code="token_required")
+    return token
+
+
+def _principal() -> Principal | None:
+    token = _bearer()
+    if token is None:
+        return None
     rt = runtime()
-    return accounts.principal_for(rt.db, rt.tokens, token.strip(), rt.principals)
+    return accounts.principal_for(rt.db, rt.tokens, token, rt.principals)
 
 
 def _actor() -> Principal:
-    principal = _principal()
-    if principal is None:
-        raise Unauthorized("a bearer token is required", code="token_required")
-    return principal
+    token = _required_bearer()
+    rt = runtime()
+    return accounts.principal_for(rt.db, rt.tokens, token, rt.principals)
 
 
 def _answer(outcome: Outcome, status: int = 200) -> Response | tuple[str, int]:
@@ -127,6 +141,14 @@ def auth_token():
             "counter_id": user.counter_id,
         }
     )
+
+
+@bp.delete("/auth/token")
+def sign_out():
+    """Sign the bearer staff token out: it is refused from now on."""
+    rt = runtime()
+    accounts.revoke(rt.db, rt.tokens, _required_bearer(), cache=rt.principals)
+    return "", 204
 
 
 @bp.get("/centers")

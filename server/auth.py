@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -95,8 +96,22 @@ def hash_device_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class StaffToken:
+    """What a valid staff token says: whose it is, and which one it is."""
+
+    user_id: int
+    stamp: str  # of the password it was issued under
+    token_id: str | None  # None in tokens issued before sign-out existed
+    expires_at: datetime
+
+
 class StaffTokens:
-    """Signed, expiring staff tokens. A password change invalidates older tokens."""
+    """Signed, expiring staff tokens.
+
+    A password change invalidates a user's older tokens (they carry a stamp of the
+    password hash); signing out revokes one token (its id is recorded until it expires).
+    """
 
     def __init__(self, secret_key: str, max_age_s: int) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="taboor.staff-token")
@@ -107,17 +122,26 @@ class StaffTokens:
         return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
     def issue(self, user_id: int, password_hash: str) -> str:
-        return self._serializer.dumps({"u": user_id, "p": self._stamp(password_hash)})
+        claims = {"u": user_id, "p": self._stamp(password_hash), "j": secrets.token_urlsafe(12)}
+        return self._serializer.dumps(claims)
 
-    def load(self, token: str) -> tuple[int, str]:
-        """The user id and password stamp in `token`, or Unauthorized."""
+    def load(self, token: str) -> StaffToken:
+        """What `token` says, or Unauthorized when it is forged or expired."""
         try:
-            data = self._serializer.loads(token, max_age=self.max_age_s)
+            data, signed_at = self._serializer.loads(
+                token, max_age=self.max_age_s, return_timestamp=True
+            )
         except SignatureExpired:
             raise Unauthorized("the token has expired", code="token_expired") from None
         except BadSignature:
             raise Unauthorized("the token is not valid", code="token_invalid") from None
-        return int(data["u"]), str(data["p"])
+        token_id = data.get("j")
+        return StaffToken(
+            int(data["u"]),
+            str(data["p"]),
+            token_id if isinstance(token_id, str) else None,
+            signed_at + timedelta(seconds=self.max_age_s),
+        )
 
     def matches(self, stamp: str, password_hash: str) -> bool:
         return secrets.compare_digest(stamp, self._stamp(password_hash))
@@ -146,6 +170,10 @@ class PrincipalCache:
         if len(self._entries) >= self.size:
             self._entries.clear()
         self._entries[token] = (time.monotonic() + self.ttl_s, principal)
+
+    def forget(self, token: str) -> None:
+        """Stop answering for `token` here (it was just revoked)."""
+        self._entries.pop(token, None)
 
     def clear(self) -> None:
         self._entries.clear()

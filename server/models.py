@@ -328,3 +328,18 @@ class StatsGroup(Base):
     serving_s: Mapped[float] = mapped_column(Float, default=0.0)
     # {"YYYY-MM-DD": seconds} served on later days; NULL when none.
     serving_later: Mapped[str | None] = mapped_column(Text)
+
+
+class RevokedToken(Base):
+    """A staff token signed out before it expired (`POST /logout`, `DELETE .../auth/token`).
+
+    Staff tokens are signed, not stored: a row here is what stops one still inside its
+    lifetime. A row outlives its token by nothing: revoking prunes the expired ones.
+    """
+
+    __tablename__ = "revoked_tokens"
+    __table_args__ = (Index("ix_revoked_tokens_expiry", "expires_at"),)
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -425,7 +425,12 @@ def openapi_document() -> dict[str, Any]:
                     {"username": _string(), "password": _string()},
                     ["username", "password"],
                 ),
-            )
+            ),
+            "delete": _op(
+                "Sign the bearer staff token out (refused from then on)",
+                {"204": {"description": "Signed out"}, **_errors(400, 401)},
+                auth=True,
+            ),
         },
         "/api/v1/centers": {
             "get": _op(

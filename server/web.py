@@ -254,9 +254,19 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out of this browser session."""
+    """Sign out of this browser session; the token its pages used stops working."""
     check_csrf()
+    token = session.get("token")
+    if token:
+        rt = runtime()
+        try:
+            accounts.revoke(rt.db, rt.tokens, str(token), cache=rt.principals)
+        except TaboorError:  # expired or already refused: nothing left to sign out
+            pass
+    keep_lang = session.get("lang")
     session.clear()
+    if keep_lang:
+        session["lang"] = keep_lang
     return redirect(url_for("web.login"))
 
 

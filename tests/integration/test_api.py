@@ -226,6 +226,41 @@ def test_wrong_password_is_401(client, demo):
     assert_error(response, 401, "invalid_credentials")
 
 
+def test_a_signed_out_token_is_refused_and_the_users_other_tokens_are_not(client, demo, counter):
+    user = demo.clerks[0]
+    desk, phone = login(client, user), login(client, user)
+    queue = f"/api/v1/counters/{counter}/queue"
+    assert client.get(queue, headers=desk).status_code == 200
+    assert client.delete("/api/v1/auth/token", headers=desk).status_code == 204
+    assert_error(client.get(queue, headers=desk), 401, "token_invalid")
+    assert_error(client.delete("/api/v1/auth/token", headers=desk), 401, "token_invalid")
+    assert client.get(queue, headers=phone).status_code == 200
+
+
+def test_signing_out_needs_a_staff_token(client, kiosk):
+    assert_error(client.delete("/api/v1/auth/token"), 401, "token_required")
+    assert_error(client.delete("/api/v1/auth/token", headers=kiosk), 400,
+                 "staff_token_required")  # fmt: skip
+    assert client.post("/api/v1/centers/DAM-MIDAN/tickets", json={"service": EXTRACT},
+                       headers=kiosk).status_code == 201  # fmt: skip
+
+
+def test_revoked_token_records_are_pruned_once_their_tokens_expired(app, rt, client, demo):
+    from datetime import UTC, datetime, timedelta
+
+    from server import accounts
+
+    user = demo.clerks[0]
+    old = login(client, user)["Authorization"].split()[1]
+    now = datetime.now(UTC)  # tokens are signed with the real time, whatever the app's clock
+    accounts.revoke(rt.db, rt.tokens, old, now=now)
+    later = now + timedelta(seconds=rt.tokens.max_age_s + 1)
+    new = login(client, user)["Authorization"].split()[1]
+    accounts.revoke(rt.db, rt.tokens, new, now=later)
+    with rt.db.reading() as tx:
+        assert tx.all("SELECT token_id FROM revoked_tokens") == [(rt.tokens.load(new).token_id,)]
+
+
 def test_display_device_cannot_issue(client, demo):
     response = issue(client, bearer(demo.device("display")["token"]))
     assert_error(response, 403, "role_forbidden")

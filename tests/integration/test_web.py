@@ -89,6 +89,25 @@ def test_logout_needs_the_csrf_token(client, demo):
         assert "token" not in session
 
 
+def test_signing_out_revokes_the_token_the_desk_page_used(client, demo):
+    clerk = demo.clerks[0]
+    counter = clerk["counter_id"]
+    client.post(
+        "/login",
+        data={"username": clerk["username"], "password": clerk["password"],
+              "csrf_token": _csrf(client)},
+    )  # fmt: skip
+    with client.session_transaction() as session:
+        page_token = session["token"]
+    headers = {"Authorization": f"Bearer {page_token}"}
+    assert client.get(f"/api/v1/counters/{counter}/queue", headers=headers).status_code == 200
+    client.post("/logout", data={"csrf_token": _csrf(client, "/")})
+    # The desk page's token (still in a tab, in the history, in a copied request) is dead.
+    response = client.get(f"/api/v1/counters/{counter}/queue", headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "token_invalid"
+
+
 def test_page_errors_are_pages_and_api_errors_stay_json(client):
     page = client.get("/no-such-page", headers={"Accept": "text/html"})
     assert page.status_code == 404
