@@ -26,6 +26,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "Wrong role, or another center",
         404: "Unknown center, service, counter or ticket",
         409: "Not allowed in the current state (`state` gives it)",
+        413: "The request body is larger than 64 KiB",
         429: "Too many failed sign-ins from this address (`retry_after_s`, Retry-After)",
         503: "Database busy past its timeout; nothing was committed, retry",
     }
@@ -110,6 +111,7 @@ SCHEMAS: dict[str, Any] = {
             "waiting": _INT,
             "open_counters": _INT,
             "estimated_wait_s": _INT,
+            "estimate": _ref("Estimate"),
         },
     },
     "TicketProgress": {
@@ -199,6 +201,28 @@ SCHEMAS: dict[str, Any] = {
             "recall_count": _INT,
             "out_of_order": {"type": "boolean"},
             "business_day": _string(format="date"),
+            "estimate": _nullable(_ref("Estimate")),
+            "print": {
+                "type": "object",
+                "description": "The print job queued with a kiosk's ticket",
+                "properties": {"job": _INT, "state": _string()},
+            },
+        },
+    },
+    "Estimate": {
+        "type": "object",
+        "description": "How an estimated wait was made: people ahead divided by the recent "
+        "service rate of the open counters that serve the service",
+        "required": ["wait_s", "basis", "ahead", "counters"],
+        "properties": {
+            "wait_s": _INT,
+            "basis": _string(description="recent completions, or the configured average"),
+            "ahead": _INT,
+            "counters": _INT,
+            "capacity": {"type": "number"},
+            "handle_s": {"type": "number"},
+            "rate_per_min": {"type": "number"},
+            "samples": _INT,
         },
     },
     "Summary": {
@@ -233,6 +257,14 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Utilisation": {
+        "type": "object",
+        "description": "Counters' time in the range, in seconds",
+        "properties": {
+            **{name: {"type": "number"} for name in ("open_s", "paused_s", "serving_s")},
+            "ratio": _nullable({"type": "number", "description": "serving time / open time"}),
+        },
+    },
     "Stats": {
         "allOf": [
             _ref("Figures"),
@@ -244,7 +276,24 @@ SCHEMAS: dict[str, Any] = {
                     "timezone": _string(),
                     "from": _string(format="date"),
                     "to": _string(format="date"),
-                    "utilisation": {"type": "object"},
+                    "filters": {
+                        "type": "object",
+                        "properties": {
+                            name: _nullable(_string()) for name in ("service", "counter", "clerk")
+                        },
+                    },
+                    "utilisation": _ref("Utilisation"),
+                    "implausible_ids": {
+                        "type": "array",
+                        "items": _INT,
+                        "description": "Tickets whose service time was shorter than the "
+                        "service's minimum plausible time (counted apart, not averaged in)",
+                    },
+                    "sla_targets_min": {
+                        "type": "object",
+                        "additionalProperties": _INT,
+                        "description": "Each service's SLA target in minutes",
+                    },
                     "percentiles": {
                         "type": "object",
                         "description": "How p50 and p90 were found: exact (one day) or from "
@@ -260,7 +309,16 @@ SCHEMAS: dict[str, Any] = {
                     },
                     **{
                         f"by_{group}": {"type": "object", "additionalProperties": _ref("Figures")}
-                        for group in ("service", "counter", "clerk", "hour", "day")
+                        for group in ("service", "clerk", "hour", "day")
+                    },
+                    "by_counter": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "allOf": [
+                                _ref("Figures"),
+                                {"type": "object", "properties": {"utilisation": _ref("Utilisation")}},
+                            ]
+                        },
                     },
                 },
             },
@@ -644,6 +702,7 @@ def openapi_document() -> dict[str, Any]:
                         "The queued job",
                     ),
                     **_errors(400, 401, 403, 404, 503),
+                    "409": _json(_ref("Error"), "No printer is set up for this ticket"),
                 },
                 params=[_TICKET],
                 auth=True,
@@ -669,9 +728,19 @@ def openapi_document() -> dict[str, Any]:
             "version": VERSION,
             "description": "Queue and kiosk system for citizen service centers.",
         },
-        "paths": paths,
+        "paths": _with_body_limit(paths),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _with_body_limit(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every request that may carry a body can be refused as too large (413)."""
+    too_large = _errors(413)
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                operation["responses"] = {**operation["responses"], **too_large}
+    return paths

@@ -47,3 +47,30 @@ def test_a_ticket_answer_has_every_required_field(client, kiosk, spec):
     assert set(required) <= ticket.keys()
     service = client.get(f"/api/v1/centers/{CENTER}/services").json[0]
     assert set(spec["components"]["schemas"]["Service"]["required"]) <= service.keys()
+
+
+def _check(spec, name: str, answer) -> None:
+    """`answer` matches schema `name`, and every field it has is documented there."""
+    from jsonschema import Draft202012Validator
+
+    root = {"components": spec["components"], "$ref": f"#/components/schemas/{name}"}
+    errors = sorted(Draft202012Validator(root).iter_errors(answer), key=str)
+    assert not errors, f"{name}: {errors[0].message} at {list(errors[0].path)}"
+    schema = spec["components"]["schemas"][name]
+    parts = schema.get("allOf", [schema])
+    documented = set()
+    for part in parts:
+        target = part
+        if "$ref" in part:
+            target = spec["components"]["schemas"][part["$ref"].rsplit("/", 1)[1]]
+        documented |= set(target.get("properties", {}))
+    assert set(answer) <= documented, f"{name}: undocumented {set(answer) - documented}"
+
+
+def test_real_answers_match_their_schemas_field_for_field(client, kiosk, manager, spec):
+    ticket = issue(client, kiosk).json
+    _check(spec, "Ticket", ticket)
+    for service in client.get(f"/api/v1/centers/{CENTER}/services").json:
+        _check(spec, "Service", service)
+    _check(spec, "Snapshot", client.get(f"/api/v1/centers/{CENTER}/snapshot").json)
+    _check(spec, "Stats", client.get(f"/api/v1/centers/{CENTER}/stats", headers=manager).json)
