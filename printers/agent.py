@@ -36,7 +36,7 @@ from pathlib import Path
 import socketio
 from socketio import exceptions as sio_errors
 
-from printers.backends import Printer, PrinterError
+from printers.backends import Printer, PrinterError, paper_after_print
 from printers.layout import LANGUAGES, WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket
 
 log = logging.getLogger(__name__)
@@ -188,8 +188,8 @@ class Journal:
 
 # --- printing one job -----------------------------------------------------------------
 
-# (job id, ok, error {"code", "message"} or None): sends `print.ack`.
-Answer = Callable[[int, bool, dict[str, str] | None], None]
+# (job id, ok, error {"code", "message"} or None, paper state): sends `print.ack`.
+Answer = Callable[[int, bool, dict[str, str] | None, str], None]
 
 
 class JobPrinter:
@@ -205,22 +205,25 @@ class JobPrinter:
         """Print the job unless the journal has it; answer either way. True if printed."""
         if job.key in self.journal:
             log.info("job %s (%s) was printed before; answering again", job.id, job.label)
-            self.answer(job.id, True, None)
+            self.answer(job.id, True, None, "ok")
             return False
         try:
             image = render_ticket(job.ticket, self.width)
-            self.printer.print_ticket(image, job.label, job.ticket)
+            seen = self.printer.print_ticket(image, job.label, job.ticket)
         except PrinterError as exc:
             log.warning("job %s (%s) did not print: %s", job.id, job.label, exc)
-            self.answer(job.id, False, {"code": exc.code, "message": exc.message})
+            self.answer(job.id, False, {"code": exc.code, "message": exc.message}, "ok")
             return False
         except (ValueError, OSError) as exc:  # a ticket the layout cannot draw
             log.warning("job %s (%s) could not be rendered: %s", job.id, job.label, exc)
-            self.answer(job.id, False, {"code": "render_error", "message": str(exc)})
+            self.answer(job.id, False, {"code": "render_error", "message": str(exc)}, "ok")
             return False
         self.journal.add(job.key)
+        paper = paper_after_print(self.printer, seen)
+        if paper == "paper_low":
+            log.warning("the printer's paper is running low")
         log.info("printed %s (job %s)", job.label, job.id)
-        self.answer(job.id, True, None)
+        self.answer(job.id, True, None, paper)
         return True
 
 
@@ -430,10 +433,14 @@ class PrintAgent:
                 with self._lock:
                     self._waiting.discard(job.key)
 
-    def _answer(self, job_id: int, ok: bool, error: dict[str, str] | None) -> None:
+    def _answer(
+        self, job_id: int, ok: bool, error: dict[str, str] | None, paper: str = "ok"
+    ) -> None:
         payload: dict[str, object] = {"job": job_id, "ok": ok}
         if error is not None:
             payload["error"] = error
+        if paper == "paper_low":
+            payload["paper"] = paper
         try:
             self.sio.emit("print.ack", payload, callback=self._on_ack)
         except sio_errors.SocketIOError as exc:

@@ -50,13 +50,34 @@ class PrinterError(Exception):
 
 @runtime_checkable
 class Printer(Protocol):
-    """Where tickets go. `ticket` is the data behind the image, for backends that print text."""
+    """Where tickets go. `ticket` is the data behind the image, for backends that print text.
+
+    `print_ticket` raises PrinterError when the ticket did not print, and otherwise
+    returns the paper state it saw on the way (one of STATUSES), or None when it could
+    not look while printing: then `status()` asks the printer.
+    """
 
     def print_ticket(
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
-    ) -> None: ...
+    ) -> str | None: ...
 
     def status(self) -> str: ...
+
+
+def paper_after_print(printer: Printer, seen: str | None) -> str:
+    """The printer's state after a ticket printed: `paper_low` when its roll is nearly
+    out (the manager should bring paper before the kiosk stops), else `ok`.
+
+    `seen` is what `print_ticket` returned; without it the printer is asked. A printer
+    that cannot tell (no sensor, no answer) has just printed: that is `ok`.
+    """
+    state = seen
+    if state is None:
+        try:
+            state = printer.status()
+        except Exception:  # a status query must never turn a printed ticket into a failure
+            state = "unknown"
+    return "paper_low" if state == "paper_low" else "ok"
 
 
 def paper_state(reply: int) -> str:
@@ -100,8 +121,8 @@ class NullPrinter:
 
     def print_ticket(
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
-    ) -> None:
-        return None
+    ) -> str | None:
+        return "ok"
 
     def status(self) -> str:
         return "ok"
@@ -115,7 +136,7 @@ class FilePrinter:
 
     def print_ticket(
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
-    ) -> None:
+    ) -> str | None:
         data = encode_ticket(image)
         try:
             stem, fh = _claim(self.folder, file_stem(name), ".escpos")
@@ -124,6 +145,7 @@ class FilePrinter:
             image.save(self.folder / f"{stem}.png")
         except OSError as exc:
             raise PrinterError("io_error", f"cannot write to {self.folder}: {exc}") from exc
+        return "ok"
 
     def status(self) -> str:
         folder = self.folder if self.folder.exists() else self.folder.parent
@@ -138,7 +160,7 @@ class PdfPrinter:
 
     def print_ticket(
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
-    ) -> None:
+    ) -> str | None:
         if ticket is not None:
             from printers.pdf_ticket import render_pdf
 
@@ -151,6 +173,7 @@ class PdfPrinter:
                 fh.write(data)
         except OSError as exc:
             raise PrinterError("io_error", f"cannot write to {self.folder}: {exc}") from exc
+        return "ok"
 
     def status(self) -> str:
         folder = self.folder if self.folder.exists() else self.folder.parent
@@ -201,13 +224,18 @@ class NetworkPrinter:
 
     def print_ticket(
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
-    ) -> None:
-        self.send(encode_ticket(image))
+    ) -> str | None:
+        return self.send(encode_ticket(image))
 
-    def send(self, data: bytes) -> None:
-        """Send an ESC/POS stream (a ticket, or a stored .escpos file to reprint)."""
+    def send(self, data: bytes) -> str:
+        """Send an ESC/POS stream (a ticket, or a stored .escpos file to reprint).
+
+        Returns the paper state read before sending (`unknown` unless `check_paper`)."""
+        paper = "unknown"
         with self._lock, self._connection() as sock:
-            if self.check_paper and self._paper(sock) == "paper_out":
+            if self.check_paper:
+                paper = self._paper(sock)
+            if paper == "paper_out":
                 raise PrinterError("paper_out", f"printer {self.address} is out of paper")
             sock.settimeout(self.write_timeout)
             try:
@@ -219,6 +247,7 @@ class NetworkPrinter:
             except OSError as exc:
                 raise PrinterError("io_error", f"printer {self.address}: {exc}") from exc
             _close_gently(sock)
+        return paper
 
     def status(self) -> str:
         try:
@@ -317,8 +346,9 @@ class _EscposDevice:
 
     def print_ticket(
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
-    ) -> None:
+    ) -> str | None:
         self.send(encode_ticket(image))
+        return None  # the paper sensor is read by status(), on its own opening
 
     def send(self, data: bytes) -> None:
         """Send an ESC/POS stream."""

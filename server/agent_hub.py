@@ -19,10 +19,12 @@ The contract:
    is pushed to the room as `print.job` after the commit, by the spooler's lane.
    `print.job` is `{"job": <id>, "public_id", "label", "ticket": {...}}` where `ticket`
    is the printed content (`printers.agent.ticket_to_wire`).
-3. The agent answers each job with `print.ack` `{"job", "ok": true}` or
+3. The agent answers each job with `print.ack` `{"job", "ok": true}` (with
+   `"paper": "paper_low"` when the printer said its roll is nearly out) or
    `{"job", "ok": false, "error": {"code", "message"}}`. The server records the
    result (the job becomes `printed` or `failed`, and a change of the kiosk's printer
-   state is a `device.changed` event) and answers `{"ok": true, "job", "state"}`.
+   state, `paper_low` included, is a `device.changed` event) and answers
+   `{"ok": true, "job", "state"}`.
    A job is answered once: a repeated answer gets `"duplicate": true` and changes
    nothing. A failed job is kept for staff to reprint, like the spooler's.
 4. A job is sent only while its ticket can be used: on the ticket's business day and
@@ -269,9 +271,10 @@ def on_print_ack(data: object = None) -> dict[str, object]:
     message: str | None = None
     if not ok:
         code, message = _failure(data.get("error"))  # type: ignore[union-attr]
+    paper = "paper_low" if data.get("paper") == "paper_low" else "ok"  # type: ignore[union-attr]
     rt = runtime()
     outcome = acknowledge(
-        rt.db, job, device_id=kiosk.id, error_code=code, error=message, now=rt.now()
+        rt.db, job, device_id=kiosk.id, error_code=code, error=message, now=rt.now(), paper=paper
     )
     rt.publisher.publish(outcome.events)
     if code is not None:

@@ -316,7 +316,10 @@ SCHEMAS: dict[str, Any] = {
                         "additionalProperties": {
                             "allOf": [
                                 _ref("Figures"),
-                                {"type": "object", "properties": {"utilisation": _ref("Utilisation")}},
+                                {
+                                    "type": "object",
+                                    "properties": {"utilisation": _ref("Utilisation")},
+                                },
                             ]
                         },
                     },

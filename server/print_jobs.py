@@ -208,19 +208,29 @@ def _printer_state_outcome(
     error_code: str | None,
     error: str | None,
     now: datetime,
+    paper: str = "ok",
 ) -> Outcome:
-    """The answer for a recorded job, and `device.changed` when the printer's state moved."""
+    """The answer for a recorded job, and `device.changed` when the printer's state moved.
+
+    A printed job leaves the printer `ok`, or `paper_low` when it said so (`paper`)."""
     body = {"job": job_id, "state": FAILED if error_code else PRINTED, "error": error_code}
     if device_id is None:
         return Outcome(body)
+    state = error_code or ("paper_low" if paper == "paper_low" else "ok")
     events = _set_printer_state(
-        tx, device_id, error_code or "ok", error=error, now=now, cause={"job": job_id}
+        tx, device_id, state, error=error, now=now, cause={"job": job_id}
     )
     return Outcome(body, events)
 
 
 def record_result(
-    db: Database, job_id: int, *, error_code: str | None, error: str | None, now: datetime
+    db: Database,
+    job_id: int,
+    *,
+    error_code: str | None,
+    error: str | None,
+    now: datetime,
+    paper: str = "ok",
 ) -> Outcome:
     """Mark a job printed (no error) or failed; report a change of the printer's state."""
 
@@ -229,7 +239,7 @@ def record_result(
         if row is None:
             raise NotFound(f"no print job {job_id}", code="print_job_not_found")
         return _printer_state_outcome(
-            tx, job_id, row[0], error_code=error_code, error=error, now=now
+            tx, job_id, row[0], error_code=error_code, error=error, now=now, paper=paper
         )
 
     return db.atomic(work)
@@ -243,6 +253,7 @@ def acknowledge(
     error_code: str | None,
     error: str | None,
     now: datetime,
+    paper: str = "ok",
 ) -> Outcome:
     """Record a print agent's answer for a job of its kiosk; a repeated answer changes nothing.
 
@@ -262,7 +273,7 @@ def acknowledge(
                 )
             return Outcome({"job": job_id, "state": known[0], "error": known[1], "duplicate": True})
         return _printer_state_outcome(
-            tx, job_id, row[0], error_code=error_code, error=error, now=now
+            tx, job_id, row[0], error_code=error_code, error=error, now=now, paper=paper
         )
 
     return db.atomic(work)

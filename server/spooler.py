@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from printers.backends import PrinterError, printer_from_spec
+from printers.backends import PrinterError, paper_after_print, printer_from_spec
 from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
 from server.db import Database
 from server.domain.numbering import business_day
@@ -158,18 +158,21 @@ class PrintSpooler:
             return
         code: str | None = None
         message: str | None = None
+        paper = "ok"
         try:
             content = ticket_print(job)
-            printer_from_spec(job.printer).print_ticket(
-                render_ticket(content, self.width), job.label, content
-            )
+            printer = printer_from_spec(job.printer)
+            seen = printer.print_ticket(render_ticket(content, self.width), job.label, content)
+            paper = paper_after_print(printer, seen)
         except PrinterError as exc:
             code, message = exc.code, exc.message
             log.warning("ticket %s did not print on %s: %s", job.label, job.printer, exc)
         except ValueError as exc:  # a bad printer spec in the settings or on the device
             code, message = "bad_printer", str(exc)
             log.warning("ticket %s: %s", job.label, exc)
-        outcome = record_result(self.db, job_id, error_code=code, error=message, now=self.clock())
+        outcome = record_result(
+            self.db, job_id, error_code=code, error=message, now=self.clock(), paper=paper
+        )
         self.publisher.publish(outcome.events)
 
     def _hand_to_agent(self, job: JobToPrint) -> None:

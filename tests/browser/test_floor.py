@@ -45,6 +45,8 @@ def test_kiosk_ticket_is_called_at_the_desk_and_shown_on_the_display_live(server
     kiosk.click("#issue")
     expect(kiosk.locator("#ticket-label")).to_have_text(re.compile(r"^F-\d{3}$"))
     label = kiosk.locator("#ticket-label").inner_text()
+    # The kiosk's own count went up with the ticket (pushed, not reloaded) ...
+    kiosk.wait_for_selector(f"{tile}[data-waiting='{before + 1}']", state="attached")
 
     # The desk hears of it, calls it; the display shows it; the kiosk's count goes back.
     expect(desk.locator(f"#waiting tr[data-service='{SERVICE}'] .count")).to_have_text(
@@ -55,6 +57,7 @@ def test_kiosk_ticket_is_called_at_the_desk_and_shown_on_the_display_live(server
     expect(display.locator("#now-label")).to_have_text(label)
     expect(display.locator("#now-counter")).to_have_text("الشباك رقم 1")
     kiosk.click("#done")
+    # ... and back down once the clerk called it.
     kiosk.wait_for_selector(f"{tile}[data-waiting='{before}']", state="attached")
     for page in (display, desk, kiosk):
         assert still_same_document(page)

@@ -136,6 +136,37 @@ def test_an_sla_alert_shows_when_the_oldest_wait_passes_the_target(client, clock
     assert "past the 20-minute target" in html
 
 
+def test_a_kiosk_printer_in_trouble_is_an_alert_and_in_the_devices_table(
+    app, client, monkeypatch, manager_session
+):
+    import server.spooler
+    from server.accounts import create_device
+    from server.auth import SYSTEM
+    from tests.conftest import bearer
+
+    class LowOnPaper:  # what a network printer's paper sensor says near the roll's end
+        def print_ticket(self, image, name, ticket=None):
+            return "paper_low"
+
+        def status(self):
+            return "paper_low"
+
+    monkeypatch.setattr(server.spooler, "printer_from_spec", lambda spec: LowOnPaper())
+    rt = app.extensions["taboor"]  # no app context held across requests: each has its language
+    _, token = create_device(rt.db, "kiosk", CENTER, name="kiosk-hall-b", actor=SYSTEM,
+                             printer="network:10.0.0.7:9100", now=rt.now())  # fmt: skip
+    html = manager_session.get(f"{PAGE}/live").get_data(as_text=True)
+    assert 'data-device="kiosk-hall-b"' not in html  # not used yet: no alert
+    client.post(TICKETS, json={"service": "general-inquiry"}, headers=bearer(token))
+    assert rt.spooler.drain(30)
+    html = manager_session.get(f"{PAGE}/live").get_data(as_text=True)
+    alert = re.search(r'<p class="alert device" data-device="kiosk-hall-b">(.*?)</p>', html, re.S)
+    assert alert and "الورق على وشك النفاد" in alert.group(1)
+    assert '<span class="printer paper_low">الورق على وشك النفاد</span>' in html
+    english = " ".join(manager_session.get(f"{PAGE}/live?lang=en").get_data(as_text=True).split())
+    assert "Printer of kiosk-hall-b: Paper running low." in english
+
+
 def test_eastern_digits_when_the_center_asks_for_them(client, rt, kiosk, manager_session):
     import json
 

@@ -46,9 +46,11 @@ class Answers:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, bool, dict | None]] = []
+        self.paper: list[str] = []
 
-    def __call__(self, job: int, ok: bool, error: dict | None) -> None:
+    def __call__(self, job: int, ok: bool, error: dict | None, paper: str) -> None:
         self.sent.append((job, ok, error))
+        self.paper.append(paper)
 
 
 def printed_files(folder: Path) -> list[str]:
@@ -123,6 +125,31 @@ def test_a_failed_print_is_answered_with_its_error_and_tried_again_when_resent(t
     blocker.unlink()
     assert jobs.handle(sample_job())
     assert printed_files(blocker) == ["A-042.escpos"]
+
+
+class _Roll:
+    """A printer whose paper sensor says `state`, during the print or only when asked."""
+
+    def __init__(self, state: str, *, while_printing: bool) -> None:
+        self.state, self.while_printing = state, while_printing
+
+    def print_ticket(self, image, name, ticket=None):
+        return self.state if self.while_printing else None
+
+    def status(self):
+        return self.state
+
+
+@pytest.mark.parametrize("while_printing", [True, False], ids=["network", "usb"])
+def test_the_agent_says_when_the_printers_paper_runs_low(tmp_path, while_printing):
+    answers = Answers()
+    printer = _Roll("paper_low", while_printing=while_printing)
+    jobs = JobPrinter(printer, WIDTH_80MM, Journal(tmp_path), answers)
+    assert jobs.handle(sample_job())
+    printer.state = "unknown"  # a sensor that does not answer: the ticket printed, ok
+    assert jobs.handle(sample_job(8, "Wq3kZP9xLrT2wYbN"))
+    assert answers.sent == [(7, True, None), (8, True, None)]
+    assert answers.paper == ["paper_low", "ok"]
 
 
 def test_the_journal_keeps_the_latest_jobs_across_restarts(tmp_path):

@@ -122,6 +122,23 @@ def test_an_acknowledged_job_is_printed_once_and_a_repeated_answer_changes_nothi
     assert hello(later)["queued"] == 0 and jobs(later) == []
 
 
+def test_an_agent_reporting_paper_low_tells_the_managers(app, agent_printing, client, kiosk, demo):
+    rt = agent_printing
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    first, second = (issue(client, kiosk)["print"]["job"] for _ in range(2))
+    assert rt.spooler.drain(30)
+    sio = agent(app, demo.device("kiosk")["token"])
+    hello(sio)
+    assert sio.emit("print.ack", {"job": first, "ok": True, "paper": "paper_low"},
+                    callback=True)["state"] == "printed"  # fmt: skip
+    assert printer_state(rt, job_row(rt, first)[3]) == "paper_low"
+    assert ack(sio, second)["state"] == "printed"  # a new roll went in
+    changed = [e.payload["device"]["printer_state"] for e in events.events
+               if e.name == "device.changed"]  # fmt: skip
+    assert changed == ["paper_low", "ok"]
+
+
 def test_a_failed_print_keeps_the_job_with_the_agents_error_for_a_reprint(
     app, agent_printing, client, kiosk, clerk, demo
 ):

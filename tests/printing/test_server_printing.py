@@ -12,6 +12,7 @@ from server.print_jobs import job_to_print
 from server.publish import Recorder
 from server.spooler import ticket_print
 from tests.conftest import bearer, login
+from tests.printing.test_backends import PAPER_NEAR_END, PAPER_OK
 
 CENTER = "DAM-MIDAN"
 URL = f"/api/v1/centers/{CENTER}/tickets"
@@ -177,3 +178,54 @@ def test_a_printer_that_hangs_does_not_hold_up_another_kiosks_tickets(rt, client
               if e.name == "device.changed"]
     # The good kiosk's ticket printed while the dead printer was still timing out.
     assert states[0] == "ok" and states[1] in ("timeout", "offline")
+
+
+def test_a_printer_low_on_paper_prints_and_tells_the_managers_to_bring_paper(
+    rt, client, fake_printer_factory
+):
+    events = Recorder()
+    rt.publisher.subscribe(events)
+    fake = fake_printer_factory(paper_reply=PAPER_NEAR_END)
+    kiosk = kiosk_with_printer(rt, f"network:127.0.0.1:{fake.port}")
+    job = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json["print"]["job"]
+    assert rt.spooler.drain(30)
+    assert job_state(rt, job) == ("printed", None)
+    states = [e.payload["device"]["printer_state"] for e in events.events
+              if e.name == "device.changed"]  # fmt: skip
+    assert states == ["paper_low"]
+    fake.paper_reply = PAPER_OK  # a new roll
+    client.post(URL, json={"service": "general-inquiry"}, headers=kiosk)
+    assert rt.spooler.drain(30)
+    states = [e.payload["device"]["printer_state"] for e in events.events
+              if e.name == "device.changed"]  # fmt: skip
+    assert states == ["paper_low", "ok"]
+
+
+def test_the_ticket_is_answered_while_its_printer_still_hangs(rt, client, monkeypatch):
+    # A printer that takes the ticket and does not give the line back until the test
+    # says so: the citizen has the ticket (201, shown on screen with its QR) meanwhile.
+    import threading
+
+    import server.spooler
+
+    started, release = threading.Event(), threading.Event()
+
+    class Hanging:
+        def print_ticket(self, image, name, ticket=None):
+            started.set()
+            release.wait(30)
+            return "ok"
+
+        def status(self):
+            return "ok"
+
+    monkeypatch.setattr(server.spooler, "printer_from_spec", lambda spec: Hanging())
+    kiosk = kiosk_with_printer(rt, "network:10.0.0.7:9100")
+    response = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk)
+    assert response.status_code == 201 and response.json["label"] == "Q-001"
+    job = response.json["print"]["job"]
+    assert started.wait(30)  # the printer has the ticket, and has not finished
+    assert job_state(rt, job) == ("queued", None)
+    release.set()
+    assert rt.spooler.drain(30)
+    assert job_state(rt, job) == ("printed", None)
