@@ -24,6 +24,7 @@ class Settings:
     secret_key: str
     printer: str
     paper_mm: int
+    ticket_logo: str
     public_url: str
     message_queue: str
     live_mode: str

@@ -29,7 +29,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -195,11 +195,19 @@ Answer = Callable[[int, bool, dict[str, str] | None, str], None]
 class JobPrinter:
     """Prints each job at most once (the journal decides) and answers for it."""
 
-    def __init__(self, printer: Printer, width: int, journal: Journal, answer: Answer) -> None:
+    def __init__(
+        self,
+        printer: Printer,
+        width: int,
+        journal: Journal,
+        answer: Answer,
+        logo: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.printer = printer
         self.width = width
         self.journal = journal
         self.answer = answer
+        self.logo = logo  # this kiosk's logo file: the server sends text, not images
 
     def handle(self, job: AgentJob) -> bool:
         """Print the job unless the journal has it; answer either way. True if printed."""
@@ -208,8 +216,9 @@ class JobPrinter:
             self.answer(job.id, True, None, "ok")
             return False
         try:
-            image = render_ticket(job.ticket, self.width)
-            seen = self.printer.print_ticket(image, job.label, job.ticket)
+            ticket = replace(job.ticket, logo_path=self.logo) if self.logo else job.ticket
+            image = render_ticket(ticket, self.width)
+            seen = self.printer.print_ticket(image, job.label, ticket)
         except PrinterError as exc:
             log.warning("job %s (%s) did not print: %s", job.id, job.label, exc)
             self.answer(job.id, False, {"code": exc.code, "message": exc.message}, "ok")
@@ -263,11 +272,14 @@ class PrintAgent:
         *,
         paper_mm: int = 80,
         state_dir: str | os.PathLike[str],
+        logo: str | os.PathLike[str] | None = None,
     ) -> None:
         self.server = server
         self.token = token
         self.journal = Journal(state_dir)
-        self.jobs = JobPrinter(printer, paper_width(paper_mm), self.journal, self._answer)
+        self.jobs = JobPrinter(
+            printer, paper_width(paper_mm), self.journal, self._answer, logo=logo
+        )
         self.paper_mm = paper_mm
         self.sio = socketio.Client(
             reconnection=True,

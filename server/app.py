@@ -75,7 +75,14 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
         publisher=publisher,
         clock=clock,
         principals=PrincipalCache(),
-        spooler=PrintSpooler(db, publisher, clock, paper_mm=settings.paper_mm),
+        spooler=PrintSpooler(
+            db,
+            publisher,
+            clock,
+            paper_mm=settings.paper_mm,
+            logo=settings.ticket_logo,
+            instance_path=settings.instance_path,
+        ),
     )
 
     from server import api, cli, errors, realtime, web

@@ -251,8 +251,13 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the journal of printed jobs is kept (default: the user's state folder).",
 )
+@click.option(
+    "--logo",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A logo (PNG or JPEG) printed at the top of every ticket.",
+)
 def agent_command(
-    server: str, token: str, printer: str, paper: str, state_dir: Path | None
+    server: str, token: str, printer: str, paper: str, state_dir: Path | None, logo: Path | None
 ) -> None:
     """Print a kiosk's tickets on this PC's printer (the kiosk print agent)."""
     from printers.agent import AgentError, PrintAgent, default_state_dir
@@ -267,8 +272,9 @@ def agent_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = state_dir or default_state_dir()
     agent = PrintAgent(
-        server.rstrip("/"), token.strip(), backend, paper_mm=int(paper), state_dir=folder
-    )
+        server.rstrip("/"), token.strip(), backend, paper_mm=int(paper), state_dir=folder,
+        logo=logo,
+    )  # fmt: skip
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: agent.stop())
     click.echo(f"print agent for {server}, printing to {printer}; journal in {folder}")

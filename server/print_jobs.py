@@ -78,6 +78,7 @@ class JobToPrint:
     status_base: str
     eastern_digits: bool
     device_id: int | None = None  # the kiosk it was issued at
+    logo: str | None = None  # the center's own ticket logo (option `ticket_logo`), if any
     day: date | None = None  # the ticket's business day
     state: str = TicketState.WAITING  # the ticket's state when the job was read
     timezone: str = "Asia/Damascus"  # the center's
@@ -125,6 +126,7 @@ def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
         status_base=job[4],
         eastern_digits=bool(options.get("eastern_digits")),
         device_id=job[2],
+        logo=str(options["ticket_logo"]) if options.get("ticket_logo") else None,
         day=ticket.day,
         state=ticket.state,
         timezone=timezone,

@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from printers.backends import PrinterError, paper_after_print, printer_from_spec
 from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
@@ -41,7 +42,17 @@ log = logging.getLogger(__name__)
 AgentSink = Callable[[JobToPrint], None]
 
 
-def ticket_print(job: JobToPrint) -> TicketPrint:
+def logo_for(job: JobToPrint, default: str = "", instance_path: str = "") -> str | None:
+    """The logo file printed on the job's ticket: the center's own, else the default;
+    a relative path is taken from the instance folder."""
+    chosen = job.logo or default
+    if not chosen:
+        return None
+    path = Path(chosen).expanduser()
+    return str(path if path.is_absolute() else Path(instance_path) / path)
+
+
+def ticket_print(job: JobToPrint, logo: str | None = None) -> TicketPrint:
     """The printed content of a job, as the citizen will read it."""
     wait_s = job.ticket.get("estimated_wait_s") or 0
     ahead = job.ticket.get("ahead") or 0
@@ -57,6 +68,7 @@ def ticket_print(job: JobToPrint) -> TicketPrint:
         status_url=status_url(job.status_base, str(job.ticket["public_id"])),
         lang=job.lang,
         eastern_digits=job.eastern_digits,
+        logo_path=logo,
     )
 
 
@@ -68,11 +80,15 @@ class PrintSpooler:
         clock: Callable[[], datetime],
         *,
         paper_mm: int = 80,
+        logo: str = "",
+        instance_path: str = "",
     ) -> None:
         self.db = db
         self.publisher = publisher
         self.clock = clock
         self.width = WIDTH_58MM if paper_mm == 58 else WIDTH_80MM
+        self.logo = logo  # the default ticket logo (settings `ticket_logo`)
+        self.instance_path = instance_path
         # One lane (a queue and a thread) per printer: a dead printer's timeouts delay
         # only its own kiosk's tickets, never another kiosk's.
         self._lanes: dict[str, tuple[queue.Queue[int | None], threading.Thread]] = {}
@@ -160,7 +176,7 @@ class PrintSpooler:
         message: str | None = None
         paper = "ok"
         try:
-            content = ticket_print(job)
+            content = ticket_print(job, logo_for(job, self.logo, self.instance_path))
             printer = printer_from_spec(job.printer)
             seen = printer.print_ticket(render_ticket(content, self.width), job.label, content)
             paper = paper_after_print(printer, seen)

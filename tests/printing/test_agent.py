@@ -152,6 +152,22 @@ def test_the_agent_says_when_the_printers_paper_runs_low(tmp_path, while_printin
     assert answers.paper == ["paper_low", "ok"]
 
 
+def test_the_agent_prints_its_kiosks_logo_on_every_ticket(tmp_path):
+    from PIL import Image, ImageDraw
+
+    logo = tmp_path / "logo.png"
+    image = Image.new("RGB", (300, 120), "white")
+    ImageDraw.Draw(image).ellipse((10, 10, 290, 110), fill="black")
+    image.save(logo)
+    out = tmp_path / "out"
+    jobs = JobPrinter(FilePrinter(out), WIDTH_80MM, Journal(tmp_path / "s"), Answers(), logo=logo)
+    assert jobs.handle(sample_job())
+    (printed,) = decode_raster((out / "A-042.escpos").read_bytes())
+    expected = render_ticket(replace(SAMPLE_TICKET, logo_path=logo), WIDTH_80MM)
+    assert expected.height > render_ticket(SAMPLE_TICKET, WIDTH_80MM).height
+    assert ImageChops.difference(printed.convert("1"), expected.convert("1")).getbbox() is None
+
+
 def test_the_journal_keeps_the_latest_jobs_across_restarts(tmp_path):
     journal = Journal(tmp_path, keep=3)
     for n in range(1, 11):

@@ -229,3 +229,49 @@ def test_the_ticket_is_answered_while_its_printer_still_hangs(rt, client, monkey
     release.set()
     assert rt.spooler.drain(30)
     assert job_state(rt, job) == ("printed", None)
+
+
+def _logo(path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (300, 120), "white")
+    ImageDraw.Draw(image).rectangle((20, 20, 280, 100), fill="black")
+    image.save(path)
+    return path
+
+
+def _printed(folder: Path, label: str):
+    (image,) = decode_raster((folder / f"{label}.escpos").read_bytes())
+    return image.convert("1")
+
+
+def test_the_centers_own_logo_wins_over_the_default_and_a_relative_path_is_the_instances(
+    rt, client, tmp_path, monkeypatch
+):
+    import json
+    from dataclasses import replace
+
+    instance = Path(rt.settings.instance_path)
+    _logo(instance / "all-centers.png")
+    own = _logo(tmp_path / "midan.png")
+    rt.spooler.logo = "all-centers.png"  # settings `ticket_logo`, relative to the instance
+    monkeypatch.setattr(rt.spooler, "submit", lambda job_ids: None)  # printed below, by hand
+    folder = tmp_path / "printed"
+    kiosk = kiosk_with_printer(rt, f"file:{folder}")
+
+    def printed_with(logo: Path) -> None:
+        ticket = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json
+        job = ticket["print"]["job"]
+        content = ticket_print(job_to_print(rt.db, job), str(logo))
+        rt.spooler.print_job(job)
+        expected = render_ticket(content, WIDTH_80MM).convert("1")
+        bare = render_ticket(replace(content, logo_path=None), WIDTH_80MM)
+        assert expected.height > bare.height  # the logo takes room at the top
+        assert ImageChops.difference(_printed(folder, ticket["label"]), expected).getbbox() is None
+
+    printed_with(instance / "all-centers.png")
+    rt.db.atomic(lambda tx: tx.run(
+        "UPDATE centers SET options = :o WHERE code = :c",
+        {"o": json.dumps({"ticket_logo": str(own)}), "c": CENTER},
+    ))  # fmt: skip
+    printed_with(own)
