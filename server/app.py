@@ -16,6 +16,7 @@ from server.auth import LoginThrottle, PrincipalCache, StaffTokens
 from server.db import Database
 from server.publish import Publisher
 from server.spooler import PrintSpooler
+from server.summariser import Summariser
 
 Clock = Callable[[], datetime]
 
@@ -36,6 +37,7 @@ class Runtime:
     principals: PrincipalCache
     spooler: PrintSpooler
     logins: LoginThrottle = field(default_factory=LoginThrottle)
+    summariser: Summariser | None = None  # started by the server's worker (`taboor run`)
 
     def now(self) -> datetime:
         return self.clock()
@@ -83,6 +85,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
             logo=settings.ticket_logo,
             instance_path=settings.instance_path,
         ),
+        summariser=Summariser(db, clock),
     )
 
     from server import api, cli, errors, realtime, web

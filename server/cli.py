@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from server import accounts, audit, migrate
-from server.app import create_app, runtime
+from server.app import Runtime, create_app, runtime
 from server.auth import SYSTEM, DeviceKind, Role
 from server.domain.errors import TaboorError
 from server.models import Center
@@ -215,24 +215,29 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
     rt.db.dispose()
 
     def worker_started() -> None:
-        resumed = rt.spooler.resume()
-        if resumed:
-            click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
+        _start_background_work(rt)
 
     settings = rt.settings
 
     def worker_app():
         """The gevent worker's own app, made after the standard library is patched."""
         own = create_app(dataclasses.asdict(settings))
-        resumed = own.extensions["taboor"].spooler.resume()
-        if resumed:
-            click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
+        _start_background_work(own.extensions["taboor"])
         return own
 
     serve(
         app, host, port, threads, live, on_worker_start=worker_started,
         mode=settings.live_mode, make_app=worker_app,
     )  # fmt: skip
+
+
+def _start_background_work(rt: Runtime) -> None:
+    """In the serving worker: print what the last run left, keep statistics summarised."""
+    resumed = rt.spooler.resume()
+    if resumed:
+        click.echo(f"printing {resumed} ticket(s) left unprinted by the last run")
+    if rt.summariser is not None:
+        rt.summariser.start()
 
 
 @click.command("agent")
