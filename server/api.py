@@ -219,6 +219,18 @@ def stats(center: str):
         return jsonify(reports.center_report(tx, center, **args))  # fmt: skip
 
 
+@bp.get("/stats")
+def all_centers_stats():
+    """Every center's statistics together, and each center's own (admin)."""
+    require_role(_actor(), Role.ADMIN)
+    rt = runtime()
+    args = {"now": rt.now(), "from_day": _arg("from"), "to_day": _arg("to"),
+            "service": _arg("service"), "clerk": _arg("clerk")}  # fmt: skip
+    reports.summarise_all_centers(rt.db, **args)
+    with rt.db.reading() as tx:
+        return jsonify(reports.all_centers_report(tx, **args))
+
+
 @bp.get("/centers/<code:center>/snapshot")
 def snapshot(center: str):
     """Everything a live page needs to redraw, with the event sequence number."""

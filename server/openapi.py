@@ -327,6 +327,19 @@ SCHEMAS: dict[str, Any] = {
             },
         ],
     },
+    "AllCentersStats": {
+        "allOf": [
+            _ref("Stats"),
+            {
+                "type": "object",
+                "required": ["centers", "by_center"],
+                "properties": {
+                    "centers": {"type": "array", "items": _string()},
+                    "by_center": {"type": "object", "additionalProperties": _ref("Figures")},
+                },
+            },
+        ],
+    },
     "Counter": {
         "type": "object",
         "required": ["id", "number", "state", "services"],
@@ -586,6 +599,26 @@ def openapi_document() -> dict[str, Any]:
                         ("to", _string(format="date")),
                         ("service", _string()),
                         ("counter", _string()),
+                        ("clerk", _string()),
+                    )
+                ],
+                auth=True,
+            )
+        },
+        "/api/v1/stats": {
+            "get": _op(
+                "Every center's statistics together, with each center's own in `by_center` "
+                "(admin); counters are named <center>/<number>",
+                {
+                    "200": _json(_ref("AllCentersStats"), "The figures"),
+                    **_errors(400, 401, 403, 404),
+                },
+                params=[
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    for name, schema in (
+                        ("from", _string(format="date")),
+                        ("to", _string(format="date")),
+                        ("service", _string()),
                         ("clerk", _string()),
                     )
                 ],

@@ -45,7 +45,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.db import Database
-from server.domain.errors import InvalidInput
+from server.domain.errors import InvalidInput, NotFound
 from server.domain.stats import (
     ALL,
     CounterInterval,
@@ -56,6 +56,7 @@ from server.domain.stats import (
     Scope,
     TicketFacts,
     build_report,
+    combine_centers,
     local_midnight,
     report_from_periods,
     rollup,
@@ -422,6 +423,73 @@ def center_report(
         intervals = counter_intervals(tx, req.center_id, start, min(end, now))
         report = build_report(facts, intervals, req.sla, req.scope)
     return {"center": req.code, **report.to_dict()}
+
+
+_CENTER_CODES = "SELECT code FROM centers ORDER BY code"
+
+
+def all_centers_report(
+    tx: Tx,
+    *,
+    now: datetime,
+    from_day: str | None = None,
+    to_day: str | None = None,
+    service: str | None = None,
+    clerk: str | None = None,
+) -> dict[str, object]:
+    """Statistics of every center together over local days `from_day`..`to_day` (an
+    admin's view), with each center's own figures in `by_center`.
+
+    Each center counts its own local days; services, clerks and hours add up across
+    centers, counters are "<center>/<number>". Percentiles come from histograms even
+    for one day (the centers' days are merged as summaries). Filters: a service (in
+    the centers that offer it) and a clerk; a counter is a center's own (use its
+    report). Call `summarise_all_centers` first to make a long range fast.
+    """
+    requests = [
+        _Request(tx, code, now, from_day, to_day, service, None, clerk)
+        for (code,) in tx.all(_CENTER_CODES)
+    ]
+    if not requests:
+        raise NotFound("there is no center yet", code="center_not_found")
+    first = min(r.first for r in requests)
+    last = max(r.last for r in requests)
+    sla: dict[str, int] = {}
+    parts = {}
+    for req in requests:
+        for code, minutes in req.sla.items():
+            sla.setdefault(code, minutes)
+        parts[req.code] = _periods(tx, req) if req.filters_exist else ([], {})
+    filters = (service or None, None, clerk or None)
+    combined, day_totals, by_center = combine_centers(first, last, parts, filters)
+    zones = {r.timezone for r in requests}
+    scope = Scope(timezone=zones.pop() if len(zones) == 1 else "local", from_day=first,
+                  to_day=last, service=filters[0], clerk=filters[2])  # fmt: skip
+    report = report_from_periods([combined], day_totals, sla, scope)
+    return {
+        "centers": [r.code for r in requests],
+        **report.to_dict(),
+        "by_center": {code: total.figures().to_dict() for code, total in by_center.items()},
+    }
+
+
+def summarise_all_centers(
+    db: Database,
+    *,
+    now: datetime,
+    from_day: str | None = None,
+    to_day: str | None = None,
+    service: str | None = None,
+    clerk: str | None = None,
+) -> int:
+    """`summarise` for every center (what `all_centers_report` will merge)."""
+    with db.reading() as tx:
+        codes = [code for (code,) in tx.all(_CENTER_CODES)]
+    return sum(
+        summarise(db, code, now=now, from_day=from_day, to_day=to_day, service=service,
+                  clerk=clerk)  # fmt: skip
+        for code in codes
+    )
 
 
 def _periods(tx: Tx, req: _Request) -> tuple[list[PeriodSummary], dict[date, GroupSummary]]:

@@ -465,9 +465,11 @@ def _serving_span(t: TicketFacts) -> tuple[datetime, datetime] | None:
     return None
 
 
-def _counter_key(key: str) -> tuple[int, int, str]:
-    # Counters are numbered: "2" before "10"; other keys after, alphabetically.
-    return (0, int(key), "") if key.isdigit() else (1, 0, key)
+def _counter_key(key: str) -> tuple[str, int, int, str]:
+    # Counters are numbered: "2" before "10"; other keys after, alphabetically. Across
+    # centers a counter is "<center>/<number>": by center, then by number.
+    center, _, number = key.rpartition("/")
+    return (center, 0, int(number), "") if number.isdigit() else (center, 1, 0, key)
 
 
 def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -987,6 +989,39 @@ def rollup(periods: Sequence[PeriodSummary]) -> PeriodSummary:
         for d in inside:
             g.serving_s += g.serving_later.pop(d)
     return PeriodSummary(first, last, groups, tuple(sorted(ids)), ordered[0].filters)
+
+
+def combine_centers(
+    first: date,
+    last: date,
+    centers: Mapping[str, tuple[Iterable[PeriodSummary], Mapping[date, GroupSummary]]],
+    filters: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> tuple[PeriodSummary, dict[date, GroupSummary], dict[str, GroupSummary]]:
+    """Several centers' summaries of the local days first..last as one summary.
+
+    `centers` maps a center's code to its summaries partitioning the range and its
+    day totals (what `report_from_periods` takes for one center). Services, clerks and
+    local hours add up by key (a service code means the same service everywhere);
+    counters are numbered per center, so a counter becomes "<center>/<number>". Also
+    returns each center's total, for comparing centers.
+    """
+    merged: dict[tuple[str, str], GroupSummary] = {}
+    day_totals: dict[date, GroupSummary] = {}
+    by_center: dict[str, GroupSummary] = {}
+    ids: list[int] = []
+    for code, (periods, days) in sorted(centers.items()):
+        own = by_center[code] = GroupSummary()
+        for period in periods:
+            for (dim, key), group in period.groups.items():
+                if dim == COUNTER:
+                    key = f"{code}/{key}"
+                merged.setdefault((dim, key), GroupSummary()).merge(group)
+                if dim == ALL:
+                    own.merge(group)
+            ids.extend(period.implausible_ids)
+        for day, total in days.items():
+            day_totals.setdefault(day, GroupSummary()).merge(total)
+    return PeriodSummary(first, last, merged, tuple(ids), filters), day_totals, by_center
 
 
 def report_from_periods(
