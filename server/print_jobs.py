@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.auth import SYSTEM, Principal, require_center, require_role
@@ -53,8 +53,18 @@ def is_agent(spec: str) -> bool:
 
 
 _JOB = """
-SELECT j.id, j.ticket_id, j.device_id, j.printer, j.base_url, j.state, t.lang
+SELECT j.id, j.ticket_id, j.device_id, j.printer, j.base_url, j.state, t.lang, j.updated_at
 FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id WHERE j.id = :id"""
+# Taking a queued job to print it: only as it was read, and only when nobody holds it
+# (never taken: updated_at = created_at; or taken longer than a lease ago).
+_CLAIM_JOB = """
+UPDATE print_jobs SET updated_at = :claimed
+WHERE id = :id AND state = 'queued' AND updated_at = :seen
+  AND (updated_at = created_at OR updated_at < :lapsed)
+RETURNING id"""
+# Longer than any one attempt (connect, send and status timeouts, rendering): a job
+# taken longer ago than this, still without a result, was left by a process that died.
+CLAIM_LEASE_S = 60.0
 _PRINT_FACTS = """
 SELECT c.name_ar, c.name_en, c.timezone, c.options, s.name_ar, s.name_en
 FROM tickets t JOIN centers c ON c.id = t.center_id JOIN services s ON s.id = t.service_id
@@ -82,6 +92,7 @@ class JobToPrint:
     day: date | None = None  # the ticket's business day
     state: str = TicketState.WAITING  # the ticket's state when the job was read
     timezone: str = "Asia/Damascus"  # the center's
+    seen_at: datetime | None = None  # the job's updated_at when read: see `claim`
 
 
 def still_printable(ticket_day: date, ticket_state: str, today: date) -> bool:
@@ -130,7 +141,31 @@ def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
         day=ticket.day,
         state=ticket.state,
         timezone=timezone,
+        seen_at=Tx.read_time(job[7]),
     )
+
+
+def claim(db: Database, job: JobToPrint, now: datetime) -> bool:
+    """Take a queued job to print it; False when another process holds it.
+
+    Two server processes share the job table (the scale-out path), and both resume
+    the jobs left queued when they start. Taking a job stamps its `updated_at`; the
+    update succeeds only on the job as it was read, and only if nobody holds it: never
+    taken, or taken more than `CLAIM_LEASE_S` ago without a result (its process died
+    mid-print; it is printed again, as a job whose result was never recorded). A
+    caller that is refused may try again once the lease has lapsed.
+    """
+    if job.seen_at is None:
+        return True
+    claimed = max(now, job.seen_at + timedelta(microseconds=1))  # never the value it had
+    lapsed = now - timedelta(seconds=CLAIM_LEASE_S)
+
+    def work(tx: Tx) -> bool:
+        params = {"id": job.id, "seen": tx.time(job.seen_at), "claimed": tx.time(claimed),
+                  "lapsed": tx.time(lapsed)}  # fmt: skip
+        return tx.one(_CLAIM_JOB, params) is not None
+
+    return db.atomic(work)
 
 
 _UPDATE_JOB = """

@@ -25,7 +25,9 @@ from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, 
 from server.db import Database
 from server.domain.numbering import business_day
 from server.print_jobs import (
+    CLAIM_LEASE_S,
     JobToPrint,
+    claim,
     expire,
     is_agent,
     is_stale,
@@ -97,6 +99,8 @@ class PrintSpooler:
         self._idle = threading.Condition(self._lock)
         # Set by the agent hub; without one, agent jobs wait queued for the agent's hello.
         self.agents: AgentSink | None = None
+        self._timers: set[threading.Timer] = set()  # jobs to look at again (see claim)
+        self._closed = False
 
     def submit(self, job_ids: list[int]) -> None:
         """Print these committed jobs in the background, each on its printer's lane."""
@@ -128,7 +132,28 @@ class PrintSpooler:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
+    def _check_later(self, job_id: int, delay_s: float) -> None:
+        timer = threading.Timer(delay_s, self._recheck, args=(job_id,))
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def _recheck(self, job_id: int) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive()}
+            if self._closed:
+                return
+        self.submit([job_id])
+
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
         with self._lock:
             lanes, self._lanes = list(self._lanes.values()), {}
         for jobs, _ in lanes:
@@ -171,6 +196,12 @@ class PrintSpooler:
             # Left queued by a stop overnight: a ticket of an earlier day is not printed.
             expire(self.db, [job.id], now=now)
             log.info("ticket %s is of an earlier day; job %s not printed", job.label, job.id)
+            return
+        if not claim(self.db, job, now):
+            # Another server process is printing it; should that process have died,
+            # take it once its lease has lapsed.
+            log.info("job %s (%s) is printed by another server process", job.id, job.label)
+            self._check_later(job.id, CLAIM_LEASE_S + 1)
             return
         code: str | None = None
         message: str | None = None

@@ -43,7 +43,11 @@ def free_port() -> int:
 class Server:
     """`taboor run` on 127.0.0.1 with the demo loaded; can be stopped and started again."""
 
-    def __init__(self, folder: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, folder: Path, extra_env: dict[str, str] | None = None, demo: dict | None = None
+    ) -> None:
+        """`demo`: the demo of a server already made in `folder` (a second process of
+        the same instance); without it the demo is loaded afresh."""
         self.folder = folder
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -54,7 +58,8 @@ class Server:
             "TABOOR_SQLITE_SYNCHRONOUS": "NORMAL",
             **(extra_env or {}),
         }
-        self.demo = json.loads(
+        self.log_file = folder / ("server.log" if demo is None else f"server-{self.port}.log")
+        self.demo = demo or json.loads(
             subprocess.run(
                 [TABOOR, "demo", "--json"], env=self.env, check=True, capture_output=True,
                 text=True,
@@ -63,7 +68,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        log = open(self.folder / "server.log", "a")  # noqa: SIM115 - closed with the process
+        log = open(self.log_file, "a")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [TABOOR, "run", "--port", str(self.port)],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -91,7 +96,7 @@ class Server:
         self.proc = None
 
     def log(self) -> str:
-        return (self.folder / "server.log").read_text(errors="replace")
+        return self.log_file.read_text(errors="replace")
 
     def user(self, role: str, index: int = 0) -> dict:
         return [u for u in self.demo["users"] if u["role"] == role][index]

@@ -132,3 +132,15 @@ def test_audit_verify_reports_the_seq_of_an_event_edited_with_sql(rt, runner, ki
     result = runner.invoke(args=["audit", "verify", "--center", CENTER])
     assert result.exit_code == 1
     assert f"BROKEN at event {target.seq}" in result.output
+
+
+@pytest.mark.parametrize("name", [
+    "test_a_job_whose_printing_process_died_is_taken_again_once_its_lease_lapsed",
+    "test_a_kiosk_ticket_is_printed_after_the_commit_as_the_rendered_image",
+    "test_a_job_two_server_processes_both_resume_is_printed_once",
+])  # fmt: skip
+def test_print_job_rules_hold_on_postgresql(rt, name, request):
+    from tests.printing import test_server_printing
+
+    assert rt.db.dialect == "postgresql"
+    _run_shared_test(getattr(test_server_printing, name), request)

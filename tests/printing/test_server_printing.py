@@ -275,3 +275,50 @@ def test_the_centers_own_logo_wins_over_the_default_and_a_relative_path_is_the_i
         {"o": json.dumps({"ticket_logo": str(own)}), "c": CENTER},
     ))  # fmt: skip
     printed_with(own)
+
+
+def test_a_job_two_server_processes_both_resume_is_printed_once(rt, client, tmp_path):
+    # Two processes of one instance (the scale-out path) start together and both find
+    # the jobs a crash left queued: each job prints on one of them only.
+    from server.app import create_app
+    from server.print_jobs import claim
+
+    folder = tmp_path / "printed"
+    kiosk = kiosk_with_printer(rt, f"file:{folder}")
+    rt.spooler.submit = lambda job_ids: None  # "crashed" before printing them
+    tickets = [client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json
+               for _ in range(6)]  # fmt: skip
+    jobs = [ticket["print"]["job"] for ticket in tickets]
+    seen_first = job_to_print(rt.db, jobs[0])
+    seen_again = job_to_print(rt.db, jobs[0])
+    assert claim(rt.db, seen_first, rt.now()) is True
+    assert claim(rt.db, seen_again, rt.now()) is False  # read before the first took it
+    other = create_app({"database_url": rt.settings.database_url,
+                        "instance_path": rt.settings.instance_path}, clock=rt.clock)  # fmt: skip
+    other_rt = other.extensions["taboor"]
+    del rt.spooler.submit
+    try:
+        rt.spooler.resume()
+        other_rt.spooler.resume()
+        assert rt.spooler.drain(30) and other_rt.spooler.drain(30)
+    finally:
+        other_rt.spooler.close()
+        other_rt.db.dispose()
+    printed = sorted(p.name for p in folder.glob("*.escpos"))
+    assert printed == [f"Q-{n:03d}.escpos" for n in range(2, 7)]  # job 1 was claimed above
+    assert {job_state(rt, job) for job in jobs[1:]} == {("printed", None)}
+
+
+def test_a_job_whose_printing_process_died_is_taken_again_once_its_lease_lapsed(
+    rt, client, clock
+):
+    from server.print_jobs import CLAIM_LEASE_S, claim
+
+    kiosk = kiosk_with_printer(rt, "file:/never-used")
+    rt.spooler.submit = lambda job_ids: None
+    job = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk).json["print"]["job"]
+    assert claim(rt.db, job_to_print(rt.db, job), rt.now())  # then that process died
+    clock.advance(seconds=CLAIM_LEASE_S - 1)
+    assert not claim(rt.db, job_to_print(rt.db, job), rt.now())  # it may still be printing
+    clock.advance(seconds=2)
+    assert claim(rt.db, job_to_print(rt.db, job), rt.now())
