@@ -591,17 +591,7 @@ def openapi_document() -> dict[str, Any]:
                 "Wait, service and SLA statistics over local business days (manager, admin); "
                 "definitions in server/domain/stats.py",
                 {"200": _json(_ref("Stats"), "The figures"), **_errors(400, 401, 403, 404)},
-                params=[_CENTER]
-                + [
-                    {"name": name, "in": "query", "required": False, "schema": schema}
-                    for name, schema in (
-                        ("from", _string(format="date")),
-                        ("to", _string(format="date")),
-                        ("service", _string()),
-                        ("counter", _string()),
-                        ("clerk", _string()),
-                    )
-                ],
+                params=[_CENTER, *_report_params("service", "counter", "clerk")],
                 auth=True,
             )
         },
@@ -613,15 +603,7 @@ def openapi_document() -> dict[str, Any]:
                     "200": _json(_ref("AllCentersStats"), "The figures"),
                     **_errors(400, 401, 403, 404),
                 },
-                params=[
-                    {"name": name, "in": "query", "required": False, "schema": schema}
-                    for name, schema in (
-                        ("from", _string(format="date")),
-                        ("to", _string(format="date")),
-                        ("service", _string()),
-                        ("clerk", _string()),
-                    )
-                ],
+                params=_report_params("service", "clerk"),
                 auth=True,
             )
         },
@@ -770,6 +752,15 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _report_params(*filters: str) -> list[dict[str, Any]]:
+    """A report's query: its local days (from, to) and the filters it takes."""
+    days = [("from", _string(format="date")), ("to", _string(format="date"))]
+    return [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in [*days, *((f, _string()) for f in filters)]
+    ]
 
 
 def _with_body_limit(paths: dict[str, Any]) -> dict[str, Any]:

@@ -28,24 +28,10 @@ bindir() {
     [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && echo "$dir"
 }
 
-install_postgresql() {
-    [ "$(id -u)" = 0 ] || die "PostgreSQL is not installed; run as root to install it"
-    export DEBIAN_FRONTEND=noninteractive
-    local apt=(apt-get install -y -q --no-install-recommends
-               -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-    say "installing postgresql with apt-get"
-    # Refresh the package lists only when they do not know the package (a fresh machine),
-    # or when installing from the lists we have fails (stale lists).
-    if ! apt-cache show postgresql >/dev/null 2>&1; then
-        apt-get update -q >&2 </dev/null
-    fi
-    if ! "${apt[@]}" postgresql >&2 </dev/null; then
-        apt-get update -q >&2 </dev/null
-        "${apt[@]}" postgresql >&2 </dev/null
-    fi
-}
+# shellcheck source=tests/services/apt.sh
+. "$(dirname "$0")/apt.sh"
 
-bin=$(bindir) || { install_postgresql; bin=$(bindir) || die "no PostgreSQL server binaries"; }
+bin=$(bindir) || { apt_install postgres.sh postgresql; bin=$(bindir) || die "no PostgreSQL server binaries"; }
 
 # As root the server runs as the `postgres` user (it refuses to run as root).
 if [ "$(id -u)" = 0 ]; then

@@ -17,24 +17,10 @@ base=${TABOOR_REDIS_DIR:-/tmp/taboor-redis-$port}
 say() { echo "redis.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-install_redis() {
-    [ "$(id -u)" = 0 ] || die "Redis is not installed; run as root to install it"
-    export DEBIAN_FRONTEND=noninteractive
-    local apt=(apt-get install -y -q --no-install-recommends
-               -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-    say "installing redis-server with apt-get"
-    # Refresh the package lists only when they do not know the package (a fresh machine),
-    # or when installing from the lists we have fails (stale lists).
-    if ! apt-cache show redis-server >/dev/null 2>&1; then
-        apt-get update -q >&2 </dev/null
-    fi
-    if ! "${apt[@]}" redis-server redis-tools >&2 </dev/null; then
-        apt-get update -q >&2 </dev/null
-        "${apt[@]}" redis-server redis-tools >&2 </dev/null
-    fi
-}
-
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || install_redis
+# shellcheck source=tests/services/apt.sh
+. "$(dirname "$0")/apt.sh"
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+    apt_install redis.sh redis-server redis-tools
 command -v redis-server >/dev/null || die "no redis-server after installing it"
 
 alive() { [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; }
