@@ -194,12 +194,12 @@ class Database:
         if not job.lead:
             job.wake.wait()
         if not job.done:  # made the leader: run one batch, this job and all queued since
-            self._lead_one_batch()
+            self._lead_one_batch(job)
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
 
-    def _lead_one_batch(self) -> None:
+    def _lead_one_batch(self, own: _Job) -> None:
         """Run the queued jobs as one batch, then hand the lead to the oldest waiter.
 
         Only the leader takes the writer lock; every other caller waits on its own
@@ -210,6 +210,13 @@ class Database:
         try:
             with self._write_lock:
                 self._run_batch()
+        except BaseException:
+            # The lock itself failed (the batch never ran): the caller gets the error,
+            # so its work must not run in the next leader's batch behind its back.
+            with self._queue_lock:
+                if not own.done and own in self._queue:
+                    self._queue.remove(own)
+            raise
         finally:
             with self._queue_lock:
                 successor = self._queue[0] if self._queue else None

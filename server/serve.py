@@ -13,6 +13,7 @@ once `live` are in use, so displays can never take the threads kiosks issue with
 
 from __future__ import annotations
 
+import functools
 import gc
 import resource
 import sys
@@ -106,18 +107,17 @@ def _ensure_assets() -> None:
         print(f"taboor: warning: the floor pages will not be live: {exc}", file=sys.stderr)
 
 
-_worker_start: Callable[[], None] | None = None
-
-
-def _post_fork(_server: object, _worker: object) -> None:
+def _post_fork(
+    on_worker_start: Callable[[], None] | None, _server: object, _worker: object
+) -> None:
     """In the forked worker: start its background work, then freeze the heap made so far.
 
     Everything alive now (the app, its routes, templates, catalogs, the modules) lives
     as long as the process: frozen, the cyclic garbage collector stops walking it on
     every full collection, which otherwise lands as a pause on some kiosk's request.
     """
-    if _worker_start is not None:
-        _worker_start()
+    if on_worker_start is not None:
+        on_worker_start()
     gc.freeze()
 
 
@@ -170,7 +170,9 @@ def serve(
     # waiting behind threads parsing requests (measured in bench/issue_and_call.py).
     sys.setswitchinterval(0.0005)
     # Kept-alive kiosk connections wait in the poller, not in threads: room for them too.
-    options.update(worker_class="gthread", threads=threads + live, post_fork=_post_fork)
-    global _worker_start
-    _worker_start = on_worker_start
+    options.update(
+        worker_class="gthread",
+        threads=threads + live,
+        post_fork=functools.partial(_post_fork, on_worker_start),
+    )
     _Gunicorn(LiveGuard(app, live), options).run()  # type: ignore[arg-type]

@@ -169,3 +169,25 @@ def test_a_database_locked_by_another_program_answers_503_with_retry_after(
         other.close()
     assert client.post(url, json=body, headers=kiosk).status_code == 201
     impatient.extensions["taboor"].db.dispose()
+
+
+def test_a_leader_whose_writer_lock_fails_leaves_no_work_behind_for_the_next(rt, monkeypatch):
+    class Broken:
+        def __enter__(self):
+            raise OSError("no lock for you")
+
+        def __exit__(self, *exc):
+            return False
+
+    db = rt.db
+    monkeypatch.setattr(db, "_write_lock", Broken())
+    with pytest.raises(OSError):
+        db.atomic(_insert("orphan"))
+    monkeypatch.undo()
+    # Before the fix the orphan kept the lead and every later writer waited for ever.
+    later = threading.Thread(target=db.atomic, args=(_insert("after"),), daemon=True)
+    later.start()
+    later.join(30)  # a liveness bound, not a speed claim
+    assert not later.is_alive(), "the next writer never got the lock"
+    assert "after" in _codes(rt) and "orphan" not in _codes(rt)
+    assert not db._queue and not db._leading
