@@ -366,15 +366,25 @@ class _EscposDevice:
 
     def status(self) -> str:
         try:
+            if str(self) in _SILENT_SENSORS:
+                return "unknown"
             with self._lock, self._opened() as device:
                 try:
                     device._raw(PAPER_STATUS)
                     reply = bytes(device._read())
                 except self._errors():
-                    return "unknown"
+                    reply = b""
         except PrinterError as exc:
             return "unknown" if exc.code == "unavailable" else "offline"
-        return paper_state(reply[0]) if reply else "unknown"
+        if not reply:
+            # Never asked again in this process: a silent sensor costs a read timeout.
+            _SILENT_SENSORS.add(str(self))
+            return "unknown"
+        return paper_state(reply[0])
+
+
+# USB and serial printers that did not answer a paper-sensor query (by their spec).
+_SILENT_SENSORS: set[str] = set()
 
 
 class UsbPrinter(_EscposDevice):

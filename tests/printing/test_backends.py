@@ -322,6 +322,38 @@ def test_serial_printer_that_takes_no_data_times_out() -> None:
         os.close(controller)
 
 
+def test_a_serial_printers_paper_sensor_is_read_and_a_silent_one_not_asked_twice(
+    serial_port,
+) -> None:
+    from printers import backends
+
+    path, received = serial_port  # nobody answers on this one
+    silent = SerialPrinter(path, 115200, status_timeout=0.2)
+    assert silent.status() == "unknown"
+    assert silent.status() == "unknown"
+    threading.Event().wait(0.2)
+    assert bytes(received).count(PAPER_STATUS) == 1  # asked once, then left alone
+    backends._SILENT_SENSORS.discard(str(silent))
+
+    controller, device = os.openpty()  # a printer whose roll is nearly out
+    tty.setraw(controller)
+
+    def answer() -> None:
+        seen = b""
+        while PAPER_STATUS not in seen:
+            seen += os.read(controller, 64)
+        os.write(controller, PAPER_NEAR_END)
+
+    responder = threading.Thread(target=answer, daemon=True)
+    responder.start()
+    try:
+        assert SerialPrinter(os.ttyname(device), 115200, status_timeout=2).status() == "paper_low"
+    finally:
+        responder.join(5)
+        os.close(device)
+        os.close(controller)
+
+
 def test_serial_device_that_does_not_exist_is_offline(image) -> None:
     pytest.importorskip("serial")
     pytest.importorskip("escpos")
