@@ -21,6 +21,7 @@ from server.auth import (
     hash_device_token,
     hash_password,
     new_device_token,
+    require_center,
     require_role,
 )
 from server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
@@ -97,6 +98,75 @@ def create_user(
                 data={"user": username, "role": role, "counter": counter},
             )
         return user
+
+
+def set_user(
+    db: Database,
+    username: str,
+    *,
+    actor: Principal,
+    now: datetime,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Disable or enable a staff user, or give them a new password.
+
+    Either one ends every token the user holds at once (the token lookup checks that
+    the user is active and that the token was issued under the current password);
+    other processes follow within their few seconds of cache. Logged in the user's
+    center's event log.
+    """
+    require_role(actor, Role.ADMIN)
+    if password is not None and len(password) < 8:
+        raise InvalidInput("password must be at least 8 characters", field="password")
+    with db.write() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"no user {username!r}", code="user_not_found")
+        change: dict[str, object] = {"user": username}
+        if active is not None:
+            user.active = active
+            change["active"] = active
+        if password is not None:
+            user.password_hash = hash_password(password)
+            change["password"] = "changed"
+        session.flush()
+        if user.center_id is not None:
+            center = session.get(Center, user.center_id)
+            assert center is not None
+            append_event_orm(session, center, "admin.user", actor=actor, now=now, data=change)
+        return user
+
+
+def revoke_device(db: Database, device_id: int, *, actor: Principal, now: datetime) -> Device:
+    """Take a device's token away for good (a stolen kiosk PC, a display retired).
+
+    Its requests are refused from then on (other processes within their few seconds
+    of cache); a replacement is a new device with a new token. Logged in its center's
+    event log.
+    """
+    require_role(actor, Role.ADMIN, Role.MANAGER)
+    with db.write() as session:
+        device = session.get(Device, device_id)
+        if device is None:
+            raise NotFound(f"no device {device_id}", code="device_not_found")
+        require_center(actor, device.center_id)
+        device.active = False
+        session.flush()
+        center = session.get(Center, device.center_id)
+        assert center is not None
+        change = {"device": device.id, "kind": device.kind, "active": False}
+        append_event_orm(session, center, "admin.device", actor=actor, now=now, data=change)
+        return device
+
+
+def list_devices(db: Database, center: str | None = None) -> list[Device]:
+    """Every device (of one center), for the command line."""
+    with db.read() as session:
+        query = select(Device).order_by(Device.center_id, Device.id)
+        if center is not None:
+            query = query.where(Device.center_id == get_center(session, center).id)
+        return list(session.scalars(query))
 
 
 def create_device(

@@ -125,6 +125,42 @@ def user_add(
     click.echo(f"user {user.username} ({user.role}) added")
 
 
+def _set_user(username: str, **change: object) -> None:
+    rt = runtime()
+    try:
+        accounts.set_user(rt.db, username, actor=SYSTEM, now=rt.now(), **change)  # type: ignore[arg-type]
+    except TaboorError as exc:
+        _fail(exc)
+
+
+@user_group.command("disable")
+@click.argument("username")
+@with_appcontext
+def user_disable(username: str) -> None:
+    """Stop a user signing in; every token they hold stops working (someone who left)."""
+    _set_user(username, active=False)
+    click.echo(f"user {username} disabled; their tokens no longer work")
+
+
+@user_group.command("enable")
+@click.argument("username")
+@with_appcontext
+def user_enable(username: str) -> None:
+    """Let a disabled user sign in again."""
+    _set_user(username, active=True)
+    click.echo(f"user {username} enabled")
+
+
+@user_group.command("password")
+@click.argument("username")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def user_password(username: str, password: str) -> None:
+    """Give a user a new password; the tokens issued under the old one stop working."""
+    _set_user(username, password=password)
+    click.echo(f"user {username}: password changed")
+
+
 @click.group("device")
 def device_group() -> None:
     """Kiosks, displays and print agents."""
@@ -150,6 +186,36 @@ def device_add(kind: str, center: str, name: str, printer: str) -> None:
     except TaboorError as exc:
         _fail(exc)
     click.echo(f"device {device.id} ({kind}) token: {token}")
+
+
+@device_group.command("list")
+@click.option("--center", help="Only this center's devices.")
+@with_appcontext
+def device_list(center: str | None) -> None:
+    """The devices, with their id, kind, name, printer and state."""
+    rt = runtime()
+    try:
+        devices = accounts.list_devices(rt.db, center)
+    except TaboorError as exc:
+        _fail(exc)
+    for d in devices:
+        seen = d.last_seen.isoformat(timespec="seconds") if d.last_seen else "never"
+        state = "active" if d.active else "revoked"
+        click.echo(f"{d.id}\t{d.kind}\t{d.name or '-'}\t{d.printer or '-'}\t"
+                   f"{d.printer_state}\tlast seen {seen}\t{state}")  # fmt: skip
+
+
+@device_group.command("revoke")
+@click.argument("device_id", type=int)
+@with_appcontext
+def device_revoke(device_id: int) -> None:
+    """Take a device's token away for good (a stolen kiosk PC, a retired display)."""
+    rt = runtime()
+    try:
+        device = accounts.revoke_device(rt.db, device_id, actor=SYSTEM, now=rt.now())
+    except TaboorError as exc:
+        _fail(exc)
+    click.echo(f"device {device.id} ({device.kind}) revoked; its token no longer works")
 
 
 @click.group("audit")

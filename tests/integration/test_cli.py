@@ -80,6 +80,54 @@ def test_device_add_prints_a_working_token(runner, client):
     assert response.status_code == 201
 
 
+def test_a_revoked_device_token_stops_working_and_the_log_says_so(runner, client, rt):
+    result = runner.invoke(args=["device", "add", "--kind", "kiosk", "--center", "HOM",
+                                 "--name", "entrance"])  # fmt: skip
+    device_id = int(result.output.split()[1])
+    token = result.output.strip().rsplit(" ", 1)[-1]
+    url, body = "/api/v1/centers/HOM/tickets", {"service": "general-inquiry"}
+    assert client.post(url, json=body, headers=bearer(token)).status_code == 201
+    listed = runner.invoke(args=["device", "list", "--center", "HOM"]).output
+    assert f"{device_id}\tkiosk\tentrance\t" in listed and listed.rstrip().endswith("active")
+    result = runner.invoke(args=["device", "revoke", str(device_id)])
+    assert result.exit_code == 0, result.output
+    rt.principals.clear()  # this test's process cached the token (others: within 10 s)
+    response = client.post(url, json=body, headers=bearer(token))
+    assert response.status_code == 401 and response.json["error"]["code"] == "token_invalid"
+    assert "revoked" in runner.invoke(args=["device", "list", "--center", "HOM"]).output
+    with rt.db.reading() as tx:
+        data = tx.scalar("SELECT data FROM events WHERE type = 'admin.device' ORDER BY id DESC")
+    assert json.loads(data) == {"device": device_id, "kind": "kiosk", "active": False}
+    assert "no device 99999" in runner.invoke(args=["device", "revoke", "99999"]).output
+
+
+def test_a_disabled_user_is_signed_out_everywhere_and_a_new_password_ends_old_tokens(
+    runner, client, rt, demo
+):
+    clerk = demo.clerks[0]
+    login = {"username": clerk["username"], "password": clerk["password"]}
+    token = bearer(client.post("/api/v1/auth/token", json=login).json["token"])
+    queue = f"/api/v1/counters/{clerk['counter_id']}/queue"
+    assert client.get(queue, headers=token).status_code == 200
+    assert runner.invoke(args=["user", "disable", clerk["username"]]).exit_code == 0
+    rt.principals.clear()
+    assert client.get(queue, headers=token).status_code == 401
+    assert client.post("/api/v1/auth/token", json=login).status_code == 401
+    assert runner.invoke(args=["user", "enable", clerk["username"]]).exit_code == 0
+    token = bearer(client.post("/api/v1/auth/token", json=login).json["token"])
+    result = runner.invoke(args=["user", "password", clerk["username"],
+                                 "--password", "a-new-long-one"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rt.principals.clear()
+    assert client.get(queue, headers=token).status_code == 401
+    assert client.post("/api/v1/auth/token", json=login).status_code == 401
+    login["password"] = "a-new-long-one"
+    assert client.post("/api/v1/auth/token", json=login).status_code == 200
+    short = runner.invoke(args=["user", "password", clerk["username"], "--password", "short"])
+    assert short.exit_code != 0 and "at least 8 characters" in short.output
+    assert "no user 'ghost'" in runner.invoke(args=["user", "disable", "ghost"]).output
+
+
 def _some_events(rt):
     cid = None
     with rt.db.read() as session:
