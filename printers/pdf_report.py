@@ -99,6 +99,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "open_time": ("Open", "مدة الفتح"),
     "paused_time": ("Paused", "مدة الإيقاف المؤقت"),
     "serving_time": ("Serving", "مدة الخدمة الفعلية"),
+    "all_centers": ("All centers", "كل المراكز"),
+    "by_center": ("By center", "حسب المركز"),
+    "center": ("Center", "المركز"),
     "by_service": ("By service", "حسب الخدمة"),
     "by_counter": ("By counter", "حسب الشباك"),
     "by_clerk": ("By clerk", "حسب الموظف"),
@@ -142,9 +145,26 @@ class ReportNames:
     center_ar: str
     center_en: str
     services: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # code -> (ar, en)
+    # A report of several centers: each center's names by code.
+    centers: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def all_centers(
+        cls, centers: Mapping[str, tuple[str, str]], services: Mapping[str, tuple[str, str]]
+    ) -> ReportNames:
+        """Names for a report of every center together."""
+        en, ar = LABELS["all_centers"]
+        return cls(ar, en, dict(services), dict(centers))
 
     def center(self, lang: str) -> str:
         return self.center_ar if lang == "ar" else self.center_en
+
+    def center_of(self, code: str, lang: str) -> str:
+        """One of the centers of a several-center report, by its code."""
+        names = self.centers.get(code)
+        if names is None:
+            return code
+        return names[0] if lang == "ar" else names[1]
 
     def service(self, code: str, lang: str) -> str:
         names = self.services.get(code)
@@ -656,6 +676,21 @@ class _Writer:
         rest = (self.width - first) / count
         return [first] + [rest] * count
 
+    def center_table(self) -> list[Flowable]:
+        by_center = self.r.get("by_center") or {}
+        if not by_center:
+            return []
+        rows = [[self.names.center_of(code, self.lang), *self._numbers(f)]
+                for code, f in by_center.items()]  # fmt: skip
+        table = self.table(self._figure_header(self.t("center")), rows, self._widths(0.28, 8))
+        return [*self.heading("by_center"), table]
+
+    def counter_label(self, key: str) -> str:
+        """"Counter 3", or "DAM-MIDAN · Counter 3" in a several-center report."""
+        center, _, number = str(key).rpartition("/")
+        label = self.t("counter_n", n=self.iso(number))
+        return f"{center} · {label}" if center else label
+
     def service_table(self) -> list[Flowable]:
         by_service = self.r.get("by_service") or {}
         if not by_service:
@@ -677,7 +712,7 @@ class _Writer:
         for number, f in by_counter.items():
             util = f.get("utilisation") or {}
             rows.append([
-                self.t("counter_n", n=self.iso(number)), self.num(f.get("issued", 0)),
+                self.counter_label(number), self.num(f.get("issued", 0)),
                 self.num(f.get("served", 0)), self.dur((f.get("wait_s") or {}).get("mean")),
                 self.dur((f.get("service_s") or {}).get("mean")), self.dur(util.get("open_s")),
                 self.dur(util.get("paused_s")), self.dur(util.get("serving_s")),
@@ -717,6 +752,7 @@ class _Writer:
             blocks.append(TextBlock(self.t("none"), 12, self.rtl, space_after=4 * mm))
         blocks += self.key_figures()
         blocks += self.charts()
+        blocks += self.center_table()
         blocks += self.service_table()
         blocks += self.counter_table()
         blocks += self.clerk_table()

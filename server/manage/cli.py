@@ -19,7 +19,9 @@ FORMATS = {".pdf": "pdf", ".csv": "csv"}
 
 
 @click.command("report")
-@click.option("--center", required=True, help="Center code, e.g. DAM-MIDAN.")
+@click.option("--center", help="Center code, e.g. DAM-MIDAN.")
+@click.option("--all-centers", is_flag=True,
+              help="Every center together, each in its own row (no --counter).")  # fmt: skip
 @click.option("--from", "from_day", help="First local day, YYYY-MM-DD (default: today).")
 @click.option("--to", "to_day", help="Last local day, YYYY-MM-DD (default: --from or today).")
 @click.option("--service", help="Only this service (its code).")
@@ -30,7 +32,8 @@ FORMATS = {".pdf": "pdf", ".csv": "csv"}
               help="The file to write: .pdf or .csv.")  # fmt: skip
 @with_appcontext
 def report_command(
-    center: str,
+    center: str | None,
+    all_centers: bool,
     from_day: str | None,
     to_day: str | None,
     service: str | None,
@@ -39,33 +42,44 @@ def report_command(
     lang: str,
     out: Path,
 ) -> None:
-    """Write the statistics report of a center for a range of days (PDF or CSV)."""
+    """Write the statistics report of a center, or of every center, for a range of days
+    (PDF or CSV)."""
     kind = FORMATS.get(out.suffix.lower())
     if kind is None:
         raise click.BadParameter("the file name must end in .pdf or .csv", param_hint="--out")
+    if all_centers == (center is not None):
+        raise click.UsageError("give --center C or --all-centers")
+    if all_centers and counter is not None:
+        raise click.UsageError("a counter belongs to one center: use --center with --counter")
     rt = runtime()
+    span = {"now": rt.now(), "from_day": from_day, "to_day": to_day, "service": service,
+            "clerk": clerk}  # fmt: skip
     try:
-        reports.summarise(rt.db, center, now=rt.now(), from_day=from_day, to_day=to_day,
-                          service=service, counter=counter, clerk=clerk)  # fmt: skip
-        with rt.db.reading() as tx:
-            found = data.center(tx, center)
-            report = reports.center_report(
-                tx, center, now=rt.now(), from_day=from_day, to_day=to_day,
-                service=service, counter=counter, clerk=clerk,
-            )  # fmt: skip
-            choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
+        if center is None:
+            reports.summarise_all_centers(rt.db, **span)
+            with rt.db.reading() as tx:
+                report = reports.all_centers_report(tx, **span)
+                names = data.all_center_names(tx)
+            eastern, subject = False, "every center"
+        else:
+            reports.summarise(rt.db, center, counter=counter, **span)
+            with rt.db.reading() as tx:
+                found = data.center(tx, center)
+                report = reports.center_report(tx, center, counter=counter, **span)
+                choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
+            names = exports.names_for(found, choices.services)
+            eastern = bool((found.get("options") or {}).get("eastern_digits"))  # type: ignore[attr-defined]
+            subject = center
     except TaboorError as exc:
         raise click.ClickException(f"{exc.message} ({exc.code})") from None
-    names = exports.names_for(found, choices.services)
     if kind == "csv":
         # Column headers come from the catalogs: render them in the asked language.
         with current_app.test_request_context("/", query_string={"lang": lang}):
             body = exports.to_csv(report, names, lang)
     else:
-        eastern = bool((found.get("options") or {}).get("eastern_digits"))  # type: ignore[attr-defined]
         body = exports.to_pdf(report, names, lang, now=rt.now(), eastern=eastern)
     out.write_bytes(body)
-    click.echo(f"taboor: report for {center} {report['from']}..{report['to']} written to {out}")
+    click.echo(f"taboor: report for {subject} {report['from']}..{report['to']} written to {out}")
 
 
 @click.command("summarise")

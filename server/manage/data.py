@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from printers.pdf_report import ReportNames
 from server import queries, reports
 from server.domain.numbering import business_day
 from server.manage.board import Board, Desk, Device, Queue
@@ -117,3 +118,17 @@ def choices(tx: Tx, center_id: int) -> Choices:
         counters=[n for (n,) in tx.all(_COUNTER_NUMBERS, {"center_id": center_id})],
         clerks=[u for (u,) in tx.all(_CLERKS, {"center_id": center_id})],
     )
+
+
+_ALL_CENTERS = "SELECT code, name_ar, name_en FROM centers ORDER BY code"
+_ALL_SERVICES = "SELECT code, name_ar, name_en FROM services ORDER BY center_id, id"
+
+
+def all_center_names(tx: Tx) -> ReportNames:
+    """Names for a report of every center: the centers' and the services' (a service
+    code names the same service in every center)."""
+    services: dict[str, tuple[str, str]] = {}
+    for code, ar, en in tx.all(_ALL_SERVICES):
+        services.setdefault(code, (ar, en))
+    centers = {code: (ar, en) for code, ar, en in tx.all(_ALL_CENTERS)}
+    return ReportNames.all_centers(centers, services)

@@ -56,6 +56,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
 )
 SECTIONS = {
     "total": _l("Total"),
+    "center": _l("Center"),
     "service": _l("Service"),
     "counter": _l("Counter"),
     "clerk": _l("Clerk"),
@@ -115,6 +116,8 @@ def rows(report: Mapping[str, Any], names: ReportNames, lang: str) -> Iterator[l
 
     yield line("total", str(report.get("center", "")), names.center(lang),
                {**_figures(report), **_utilisation(report.get("utilisation"))})  # fmt: skip
+    for code, f in (report.get("by_center") or {}).items():
+        yield line("center", code, names.center_of(code, lang), _figures(f))
     for code, f in (report.get("by_service") or {}).items():
         yield line("service", code, names.service(code, lang), _figures(f))
     for number, f in (report.get("by_counter") or {}).items():
@@ -148,7 +151,7 @@ def to_pdf(
 
 def filename(report: Mapping[str, Any], extension: str) -> str:
     """taboor-<center>-<from>-<to>.<ext>: ASCII only, safe in a Content-Disposition."""
-    center = str(report.get("center", "center"))
+    center = str(report.get("center") or "all-centers")
     return f"taboor-{center}-{report.get('from')}-{report.get('to')}.{extension}"
 
 

@@ -334,6 +334,45 @@ def test_cli_report_writes_csv_by_the_extension_in_the_asked_language(day, runne
     assert rows[0]["Section"] == "Total" and rows[0]["Issued"] == "4"
 
 
+def test_cli_report_of_every_center_has_a_row_per_center_in_csv_and_pdf(
+    day, runner, client, demo, tmp_path
+):
+    from tests.conftest import login
+
+    admin = login(client, demo.user("admin"))
+    qanawat = "/api/v1/centers/DAM-QANAWAT/tickets"
+    response = client.post(qanawat, json={"service": "general-inquiry"}, headers=admin)
+    assert response.status_code == 201
+    args = ["report", "--all-centers", "--from", "2026-03-01", "--to", "2026-03-01"]
+    out = tmp_path / "all.csv"
+    result = runner.invoke(args=[*args, "--lang", "en", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = _csv(out.read_bytes())
+    assert (rows[0]["Section"], rows[0]["Name"], rows[0]["Issued"]) == ("Total", "All centers", "5")
+    centers = {r["Code"]: r for r in rows if r["Section"] == "Center"}
+    assert centers["DAM-MIDAN"]["Issued"] == "4" and centers["DAM-QANAWAT"]["Issued"] == "1"
+    assert centers["DAM-QANAWAT"]["Name"] == "Citizen Service Center - Qanawat"
+    assert [r["Code"] for r in rows if r["Section"] == "Counter"] == ["DAM-MIDAN/1"]
+    pdf = tmp_path / "all.pdf"
+    result = runner.invoke(args=[*args, "--out", str(pdf)])
+    assert result.exit_code == 0, result.output
+    text = _text(pdf.read_bytes())
+    assert "كل المراكز" in text and "حسب المركز" in text and "مركز خدمة المواطن - القنوات" in text
+    english = tmp_path / "all-en.pdf"
+    runner.invoke(args=[*args, "--lang", "en", "--out", str(english)])
+    # A counter is named with its center (the cell wraps after the center's code).
+    assert "DAM-MIDAN ·\nCounter 1" in _text(english.read_bytes())
+
+
+def test_cli_report_wants_one_center_or_all_and_no_counter_across_centers(runner, tmp_path):
+    out = str(tmp_path / "r.pdf")
+    assert "--center C or --all-centers" in runner.invoke(args=["report", "--out", out]).output
+    both = runner.invoke(args=["report", "--center", CENTER, "--all-centers", "--out", out])
+    assert both.exit_code != 0 and "--center C or --all-centers" in both.output
+    counter = runner.invoke(args=["report", "--all-centers", "--counter", "1", "--out", out])
+    assert counter.exit_code != 0 and "a counter belongs to one center" in counter.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
