@@ -165,10 +165,6 @@ def serve(
         options["worker_class"] = "gevent"
         _Gunicorn(lambda: LiveGuard(factory(), live), options, lazy=True).run()
         return
-    # Requests are short and mostly wait on sockets and SQLite: hand the GIL over
-    # sooner than the default 5 ms so a thread holding the writer lock is not kept
-    # waiting behind threads parsing requests (measured in bench/issue_and_call.py).
-    sys.setswitchinterval(0.0005)
     # Kept-alive kiosk connections wait in the poller, not in threads: room for them too.
     options.update(
         worker_class="gthread",
