@@ -99,9 +99,10 @@ def _principal() -> Principal | None:
 
 
 def _actor() -> Principal:
-    token = _required_bearer()
-    rt = runtime()
-    return accounts.principal_for(rt.db, rt.tokens, token, rt.principals)
+    principal = _principal()
+    if principal is None:
+        raise Unauthorized("a bearer token is required", code="token_required")
+    return principal
 
 
 def _answer(outcome: Outcome, status: int = 200) -> Response | tuple[str, int]:
