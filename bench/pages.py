@@ -23,11 +23,11 @@ from contextlib import contextmanager
 import flask_babel
 from common import percentile
 
-from server import create_app
-from server.accounts import load_demo
-from server.app import runtime
-from server.auth import SYSTEM
-from server.migrate import upgrade
+from taboor.server import create_app
+from taboor.server.accounts import load_demo
+from taboor.server.app import runtime
+from taboor.server.auth import SYSTEM
+from taboor.server.migrate import upgrade
 
 spent = [0.0]
 calls = [0]

@@ -23,16 +23,16 @@ from common import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from printers.escpos_raster import encode_ticket  # noqa: E402
-from printers.fonts import default_engine  # noqa: E402
-from printers.layout import (  # noqa: E402
+from taboor.printers.escpos_raster import encode_ticket  # noqa: E402
+from taboor.printers.fonts import default_engine  # noqa: E402
+from taboor.printers.layout import (  # noqa: E402
     WIDTH_58MM,
     WIDTH_80MM,
     TicketPrint,
     render_ticket,
     status_url,
 )
-from printers.sample import SAMPLE_TICKET  # noqa: E402
+from taboor.printers.sample import SAMPLE_TICKET  # noqa: E402
 
 
 def nth_ticket(base: TicketPrint, n: int) -> TicketPrint:

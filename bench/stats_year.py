@@ -35,13 +35,13 @@ from zoneinfo import ZoneInfo
 
 from common import percentile
 
-from config import load_settings
-from server import reports
-from server.auth import SYSTEM
-from server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
-from server.db import Database
-from server.domain import chain
-from server.migrate import upgrade
+from taboor.config import load_settings
+from taboor.server import reports
+from taboor.server.auth import SYSTEM
+from taboor.server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
+from taboor.server.db import Database
+from taboor.server.domain import chain
+from taboor.server.migrate import upgrade
 
 # Bump when the generated data changes shape, so stale cached files are not reused.
 GENERATOR_VERSION = 1

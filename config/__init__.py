@@ -1,5 +1,5 @@
 """Taboor settings and the demo catalog (data files live beside this module)."""
 
-from config.settings import Settings, SettingsError, load_settings
+from taboor.config.settings import Settings, SettingsError, load_settings
 
 __all__ = ["Settings", "SettingsError", "load_settings"]

@@ -7,6 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the desk pages."""
-    from counter.views import bp
+    from taboor.counter.views import bp
 
     app.register_blueprint(bp)

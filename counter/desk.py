@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from server.auth import Principal, Role, require_center
-from server.domain.errors import NotFound
-from server.domain.tickets import TRANSITIONS
-from server.store import Tx
+from taboor.server.auth import Principal, Role, require_center
+from taboor.server.domain.errors import NotFound
+from taboor.server.domain.tickets import TRANSITIONS
+from taboor.server.store import Tx
 
 _COUNTER = """
 SELECT k.id, k.number, k.state, c.id, c.code, c.name_ar, c.name_en, c.timezone, c.options

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from counter import desk
-from server.app import runtime
-from server.auth import Role
-from server.domain.errors import TaboorError
-from server.web import lang, page_token, staff, staff_page
+from taboor.counter import desk
+from taboor.server.app import runtime
+from taboor.server.auth import Role
+from taboor.server.domain.errors import TaboorError
+from taboor.server.web import lang, page_token, staff, staff_page
 
 bp = Blueprint(
     "counter",

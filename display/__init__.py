@@ -23,6 +23,6 @@ bp = Blueprint(
 
 def init_app(app: Flask) -> None:
     """Register the display pages and the announcement route."""
-    from display import views  # noqa: F401  (registers the routes on bp)
+    from taboor.display import views  # noqa: F401  (registers the routes on bp)
 
     app.register_blueprint(bp)

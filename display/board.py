@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from display.audio import parse_label
-from server import queries
-from server.domain.errors import InvalidInput, NotFound
-from server.domain.numbering import business_day
-from server.domain.numbering import label as ticket_label
-from server.operations import iso
-from server.store import Tx
+from taboor.display.audio import parse_label
+from taboor.server import queries
+from taboor.server.domain.errors import InvalidInput, NotFound
+from taboor.server.domain.numbering import business_day
+from taboor.server.domain.numbering import label as ticket_label
+from taboor.server.operations import iso
+from taboor.server.store import Tx
 
 CALLS_SHOWN = 5
 

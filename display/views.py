@@ -8,11 +8,11 @@ from pathlib import Path
 from flask import current_app, jsonify, render_template, request, send_file
 from flask_babel import lazy_gettext as _l
 
-from display import board, bp
-from display.audio import AnnouncementCache
-from server.app import runtime
-from server.domain.errors import InvalidInput
-from server.web import lang
+from taboor.display import board, bp
+from taboor.display.audio import AnnouncementCache
+from taboor.server.app import runtime
+from taboor.server.domain.errors import InvalidInput
+from taboor.server.web import lang
 
 # Unattended for weeks: reload once a day at a quiet moment, so memory never grows.
 RELOAD_AFTER_S = 24 * 3600

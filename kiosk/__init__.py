@@ -7,6 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the kiosk pages."""
-    from kiosk.views import bp
+    from taboor.kiosk.views import bp
 
     app.register_blueprint(bp)

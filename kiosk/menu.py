@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from server import queries
-from server.store import Tx
+from taboor.server import queries
+from taboor.server.store import Tx
 
 # Classes a citizen may declare at a kiosk; an appointment is only ever given by staff.
 SELF_DECLARED = ("elderly", "disabled")

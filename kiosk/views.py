@@ -6,9 +6,9 @@ from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from kiosk import menu
-from server.app import runtime
-from server.web import DEFAULT_LANG, lang
+from taboor.kiosk import menu
+from taboor.server.app import runtime
+from taboor.server.web import DEFAULT_LANG, lang
 
 bp = Blueprint(
     "kiosk",

@@ -36,8 +36,8 @@ from pathlib import Path
 import socketio
 from socketio import exceptions as sio_errors
 
-from printers.backends import Printer, PrinterError, paper_after_print
-from printers.layout import LANGUAGES, WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket
+from taboor.printers.backends import Printer, PrinterError, paper_after_print
+from taboor.printers.layout import LANGUAGES, WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket
 
 log = logging.getLogger(__name__)
 

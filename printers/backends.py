@@ -25,8 +25,8 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 from PIL import Image
 
-from printers.escpos_raster import PAPER_STATUS, encode_ticket
-from printers.layout import TicketPrint
+from taboor.printers.escpos_raster import PAPER_STATUS, encode_ticket
+from taboor.printers.layout import TicketPrint
 
 STATUSES = ("ok", "paper_low", "paper_out", "offline", "unknown")
 DEFAULT_PORT = 9100
@@ -162,7 +162,7 @@ class PdfPrinter:
         self, image: Image.Image, name: str, ticket: TicketPrint | None = None
     ) -> str | None:
         if ticket is not None:
-            from printers.pdf_ticket import render_pdf
+            from taboor.printers.pdf_ticket import render_pdf
 
             data = render_pdf(ticket)
         else:

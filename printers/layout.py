@@ -19,7 +19,7 @@ from urllib.parse import quote
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from printers.arabic import (
+from taboor.printers.arabic import (
     eastern_digits,
     has_rtl,
     ltr_isolate,
@@ -27,7 +27,7 @@ from printers.arabic import (
     visual_order,
     words,
 )
-from printers.fonts import BASIC, RAQM, default_engine, load_font
+from taboor.printers.fonts import BASIC, RAQM, default_engine, load_font
 
 WIDTH_80MM = 576
 WIDTH_58MM = 384

@@ -41,7 +41,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from printers.arabic import (
+from taboor.printers.arabic import (
     LRI,
     eastern_digits,
     has_rtl,
@@ -50,7 +50,7 @@ from printers.arabic import (
     strip_controls,
     words,
 )
-from printers.fonts import font_path
+from taboor.printers.fonts import font_path
 
 FONT = "TaboorReportSans"
 LANGUAGES = ("ar", "en")

@@ -19,9 +19,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from printers.arabic import strip_controls, visual_order, words
-from printers.fonts import font_path
-from printers.layout import QR, Gap, Label, Logo, Rule, Text, TicketPrint, compose
+from taboor.printers.arabic import strip_controls, visual_order, words
+from taboor.printers.fonts import font_path
+from taboor.printers.layout import QR, Gap, Label, Logo, Rule, Text, TicketPrint, compose
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from printers.layout import TicketPrint, status_url
+from taboor.printers.layout import TicketPrint, status_url
 
 SAMPLE_TICKET = TicketPrint(
     center_ar="مركز خدمة المواطن - الميدان",

@@ -1,5 +1,5 @@
 """Taboor server: the Flask app, the queue domain, operations and the public API."""
 
-from server.app import create_app
+from taboor.server.app import create_app
 
 __all__ = ["create_app"]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from printers.backends import printer_from_spec
-from server.auth import (
+from taboor.printers.backends import printer_from_spec
+from taboor.server.auth import (
     DEVICE_TOKEN_PREFIX,
     DeviceKind,
     LoginThrottle,
@@ -24,13 +24,13 @@ from server.auth import (
     require_center,
     require_role,
 )
-from server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
-from server.db import Database
-from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from server.models import Center, Counter, Device, User
-from server.operations import append_event_orm, get_center
-from server.print_jobs import is_agent
-from server.store import Tx
+from taboor.server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
+from taboor.server.db import Database
+from taboor.server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from taboor.server.models import Center, Counter, Device, User
+from taboor.server.operations import append_event_orm, get_center
+from taboor.server.print_jobs import is_agent
+from taboor.server.store import Tx
 
 DEMO_CENTER = "DAM-MIDAN"
 

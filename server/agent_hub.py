@@ -61,12 +61,12 @@ from flask import Flask, current_app, request
 from flask_socketio import join_room
 from socketio import Server
 
-from printers.agent import ticket_to_wire
-from server.app import Runtime, runtime
-from server.auth import DeviceKind, Principal
-from server.domain.errors import Forbidden, Unauthorized
-from server.operations import Published
-from server.print_jobs import (
+from taboor.printers.agent import ticket_to_wire
+from taboor.server.app import Runtime, runtime
+from taboor.server.auth import DeviceKind, Principal
+from taboor.server.domain.errors import Forbidden, Unauthorized
+from taboor.server.operations import Published
+from taboor.server.print_jobs import (
     JobToPrint,
     acknowledge,
     agent_backlog,
@@ -75,8 +75,8 @@ from server.print_jobs import (
     is_stale,
     job_to_print,
 )
-from server.realtime import NAMESPACE, _answering, _error, _principal, socketio
-from server.spooler import ticket_print
+from taboor.server.realtime import NAMESPACE, _answering, _error, _principal, socketio
+from taboor.server.spooler import ticket_print
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from server import accounts, operations, print_jobs, queries, reports
-from server.app import runtime
-from server.auth import Principal, Role, require_center, require_role
-from server.domain.errors import InvalidInput, Unauthorized
-from server.domain.tickets import Action
-from server.openapi import openapi_document
-from server.operations import Outcome
+from taboor.server import accounts, operations, print_jobs, queries, reports
+from taboor.server.app import runtime
+from taboor.server.auth import Principal, Role, require_center, require_role
+from taboor.server.domain.errors import InvalidInput, Unauthorized
+from taboor.server.domain.tickets import Action
+from taboor.server.openapi import openapi_document
+from taboor.server.operations import Outcome
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

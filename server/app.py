@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from flask import Flask, current_app
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from config import Settings, load_settings
-from config.settings import ensure_secret_key
-from server.auth import LoginThrottle, PrincipalCache, StaffTokens
-from server.db import Database
-from server.publish import Publisher
-from server.spooler import PrintSpooler
-from server.summariser import Summariser
+from taboor.config import Settings, load_settings
+from taboor.config.settings import ensure_secret_key
+from taboor.server.auth import LoginThrottle, PrincipalCache, StaffTokens
+from taboor.server.db import Database
+from taboor.server.publish import Publisher
+from taboor.server.spooler import PrintSpooler
+from taboor.server.summariser import Summariser
 
 Clock = Callable[[], datetime]
 
@@ -88,7 +88,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
         summariser=Summariser(db, clock),
     )
 
-    from server import api, cli, errors, realtime, web
+    from taboor.server import api, cli, errors, realtime, web
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["code"] = CodeConverter

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain import chain
-from server.models import Center, Event
+from taboor.server.domain import chain
+from taboor.server.models import Center, Event
 
 
 def _records(center: Center, rows: Iterator[Event]) -> Iterator[dict[str, object]]:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.domain.errors import Forbidden, TooManyAttempts, Unauthorized
+from taboor.server.domain.errors import Forbidden, TooManyAttempts, Unauthorized
 
 
 class Role(StrEnum):

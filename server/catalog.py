@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import config
-from server.auth import Principal
-from server.db import Database
-from server.domain.numbering import valid_prefix
-from server.models import Category, Center, Counter, CounterService, Service
-from server.operations import append_event_orm
+from taboor import config
+from taboor.server.auth import Principal
+from taboor.server.db import Database
+from taboor.server.domain.numbering import valid_prefix
+from taboor.server.models import Category, Center, Counter, CounterService, Service
+from taboor.server.operations import append_event_orm
 
 DEMO_CATALOG = Path(config.__file__).resolve().parent / "demo" / "catalog.toml"
 SERVICE_FIELDS = (

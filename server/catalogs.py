@@ -41,7 +41,7 @@ def po_path(package: str, lang: str) -> Path:
 
 def extract(package: str) -> Catalog:
     """Every translatable string used in the package's code and templates."""
-    from server.web import CATALOG_PACKAGES
+    from taboor.server.web import CATALOG_PACKAGES
 
     catalog = Catalog(project="taboor", locale=None)
     root = package_dir(package)

@@ -14,11 +14,11 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from server import accounts, audit, migrate
-from server.app import Runtime, create_app, runtime
-from server.auth import SYSTEM, DeviceKind, Role
-from server.domain.errors import TaboorError
-from server.models import Center
+from taboor.server import accounts, audit, migrate
+from taboor.server.app import Runtime, create_app, runtime
+from taboor.server.auth import SYSTEM, DeviceKind, Role
+from taboor.server.domain.errors import TaboorError
+from taboor.server.models import Center
 
 
 def _fail(exc: TaboorError) -> None:
@@ -256,7 +256,7 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
     """Upgrade the database and serve Taboor."""
     from flask import current_app
 
-    from server.serve import serve
+    from taboor.server.serve import serve
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     rt = runtime()
@@ -331,8 +331,8 @@ def agent_command(
     server: str, token: str, printer: str, paper: str, state_dir: Path | None, logo: Path | None
 ) -> None:
     """Print a kiosk's tickets on this PC's printer (the kiosk print agent)."""
-    from printers.agent import AgentError, PrintAgent, default_state_dir
-    from printers.backends import printer_from_spec
+    from taboor.printers.agent import AgentError, PrintAgent, default_state_dir
+    from taboor.printers.backends import printer_from_spec
 
     if not server.startswith(("http://", "https://")):
         raise click.BadParameter("give the server as http://host:port", param_hint="--server")

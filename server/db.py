@@ -24,8 +24,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from config import Settings
-from server.store import Tx
+from taboor.config import Settings
+from taboor.server.store import Tx
 
 T = TypeVar("T")
 

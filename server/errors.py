@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from server.domain.errors import TaboorError
+from taboor.server.domain.errors import TaboorError
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-SCRIPT_LOCATION = "server:migrations"
+SCRIPT_LOCATION = "taboor.server:migrations"
 
 
 def alembic_config(engine: Engine) -> Config:

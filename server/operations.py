@@ -19,16 +19,16 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.auth import Principal, Role, require_center, require_counter, require_role
-from server.db import Database
-from server.domain import chain
-from server.domain.calling import effective_time
-from server.domain.errors import Conflict, InvalidInput, NotFound
-from server.domain.estimator import WINDOW, Estimate, counter_share, estimate_wait
-from server.domain.numbering import business_day, label
-from server.domain.tickets import Action, Channel, Priority, TicketState, transition
-from server.models import Center
-from server.store import Tx
+from taboor.server.auth import Principal, Role, require_center, require_counter, require_role
+from taboor.server.db import Database
+from taboor.server.domain import chain
+from taboor.server.domain.calling import effective_time
+from taboor.server.domain.errors import Conflict, InvalidInput, NotFound
+from taboor.server.domain.estimator import WINDOW, Estimate, counter_share, estimate_wait
+from taboor.server.domain.numbering import business_day, label
+from taboor.server.domain.tickets import Action, Channel, Priority, TicketState, transition
+from taboor.server.models import Center
+from taboor.server.store import Tx
 
 STAFF_AT_COUNTER = (Role.CLERK, Role.MANAGER, Role.ADMIN)
 ISSUERS = ("kiosk", Role.CLERK, Role.MANAGER, Role.ADMIN)

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.auth import SYSTEM, Principal, require_center, require_role
-from server.db import Database
-from server.domain.errors import Conflict, NotFound
-from server.domain.numbering import business_day
-from server.domain.tickets import TicketState
-from server.operations import (
+from taboor.server.auth import SYSTEM, Principal, require_center, require_role
+from taboor.server.db import Database
+from taboor.server.domain.errors import Conflict, NotFound
+from taboor.server.domain.numbering import business_day
+from taboor.server.domain.tickets import TicketState
+from taboor.server.operations import (
     QUEUED,
     STAFF_AT_COUNTER,
     Outcome,
@@ -36,7 +36,7 @@ from server.operations import (
     queue_print,
     ticket_view,
 )
-from server.store import Tx
+from taboor.server.store import Tx
 
 PRINTED, FAILED = "printed", "failed"
 # The printer spec of a kiosk whose tickets its print agent prints.

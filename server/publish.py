@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from server.operations import Published
+from taboor.server.operations import Published
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[Published], None]

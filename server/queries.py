@@ -6,11 +6,11 @@ import json
 from collections import defaultdict
 from datetime import date, datetime
 
-from server.auth import Principal, require_center, require_counter, require_role
-from server.domain.errors import NotFound
-from server.domain.estimator import WINDOW, counter_share, estimate_wait
-from server.domain.numbering import business_day
-from server.operations import (
+from taboor.server.auth import Principal, require_center, require_counter, require_role
+from taboor.server.domain.errors import NotFound
+from taboor.server.domain.estimator import WINDOW, counter_share, estimate_wait
+from taboor.server.domain.numbering import business_day
+from taboor.server.operations import (
     STAFF_AT_COUNTER,
     CounterRow,
     counter_view,
@@ -20,7 +20,7 @@ from server.operations import (
     recent_handling,
     ticket_view,
 )
-from server.store import Tx
+from taboor.server.store import Tx
 
 _CENTER_COLUMNS = (
     "id", "code", "name_ar", "name_en", "governorate_ar", "governorate_en", "timezone",

@@ -41,11 +41,11 @@ import socketio as socketio_lib
 from flask import Flask, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, rooms
 
-from server import accounts, queries
-from server.app import Runtime, runtime
-from server.auth import Principal
-from server.domain.errors import TaboorError, Unauthorized
-from server.operations import Published
+from taboor.server import accounts, queries
+from taboor.server.app import Runtime, runtime
+from taboor.server.auth import Principal
+from taboor.server.domain.errors import TaboorError, Unauthorized
+from taboor.server.operations import Published
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def init_app(app: Flask, rt: Runtime) -> None:
     )
     rt.publisher.subscribe(Forwarder(socketio.server))
     # Kiosk print agents: their handlers, and the spooler's hand-over of agent jobs.
-    from server import agent_hub
+    from taboor.server import agent_hub
 
     agent_hub.init_app(app, rt, socketio.server)
 

@@ -44,9 +44,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.db import Database
-from server.domain.errors import InvalidInput, NotFound
-from server.domain.stats import (
+from taboor.server.db import Database
+from taboor.server.domain.errors import InvalidInput, NotFound
+from taboor.server.domain.stats import (
     ALL,
     CounterInterval,
     CounterState,
@@ -62,9 +62,9 @@ from server.domain.stats import (
     rollup,
     summarise_days,
 )
-from server.domain.tickets import Priority, TicketState
-from server.queries import find_center
-from server.store import Tx
+from taboor.server.domain.tickets import Priority, TicketState
+from taboor.server.queries import find_center
+from taboor.server.store import Tx
 
 MAX_RANGE_DAYS = 366
 # Bump when the meaning or layout of stored summaries changes: old ones are then ignored.

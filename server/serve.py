@@ -99,7 +99,7 @@ def _raise_open_files_limit(wanted: int) -> None:
 
 def _ensure_assets() -> None:
     """Build the browser packages once (npm); the API works without them, pages do not."""
-    from server import assets
+    from taboor.server import assets
 
     try:
         assets.build()

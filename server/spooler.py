@@ -20,11 +20,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from printers.backends import PrinterError, paper_after_print, printer_from_spec
-from printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
-from server.db import Database
-from server.domain.numbering import business_day
-from server.print_jobs import (
+from taboor.printers.backends import PrinterError, paper_after_print, printer_from_spec
+from taboor.printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
+from taboor.server.db import Database
+from taboor.server.domain.numbering import business_day
+from taboor.server.print_jobs import (
     CLAIM_LEASE_S,
     JobToPrint,
     claim,
@@ -36,7 +36,7 @@ from server.print_jobs import (
     queued_jobs,
     record_result,
 )
-from server.publish import Publisher
+from taboor.server.publish import Publisher
 
 log = logging.getLogger(__name__)
 

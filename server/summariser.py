@@ -23,10 +23,10 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from server import reports
-from server.db import Database
-from server.domain.errors import TaboorError
-from server.domain.numbering import business_day
+from taboor.server import reports
+from taboor.server.db import Database
+from taboor.server.domain.errors import TaboorError
+from taboor.server.domain.numbering import business_day
 
 log = logging.getLogger(__name__)
 

@@ -52,18 +52,23 @@ from flask_babel import Babel, get_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from server import accounts
-from server.app import runtime
-from server.auth import Principal
-from server.domain.errors import TaboorError, TooManyAttempts
+from taboor.server import accounts
+from taboor.server.app import runtime
+from taboor.server.auth import Principal
+from taboor.server.domain.errors import TaboorError, TooManyAttempts
 
 LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
 LANG_COOKIE = "taboor_lang"
 # Packages whose `translations/` folder holds a catalog, in lookup order.
-CATALOG_PACKAGES = ("server", "server.manage", "kiosk", "counter", "display")
+CATALOG_PACKAGES = (
+    "taboor.server", "taboor.server.manage", "taboor.kiosk", "taboor.counter", "taboor.display"
+)
 # Modules with an `init_app(app)` that registers their pages.
-PAGE_MODULES = ("kiosk", "counter", "display", "server.manage", "server.citizen")
+PAGE_MODULES = (
+    "taboor.kiosk", "taboor.counter", "taboor.display", "taboor.server.manage",
+    "taboor.server.citizen",
+)
 EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 bp = Blueprint("web", __name__, template_folder="templates")
@@ -210,7 +215,7 @@ COMMON_JS = {
 def home():
     """The start page: links to the floor pages of each center."""
     with runtime().db.reading() as tx:
-        from server import queries
+        from taboor.server import queries
 
         centers = queries.list_centers(tx)
     return render_template("home.html", centers=centers, signed_in=staff())
@@ -273,7 +278,7 @@ def logout():
 @bp.get("/static/fonts/NotoSansArabic.ttf")
 def arabic_font():
     """The page font, from the same pip package the tickets use (no web font service)."""
-    from printers.fonts import font_path
+    from taboor.printers.fonts import font_path
 
     return send_file(font_path(), mimetype="font/ttf", max_age=86400)
 
@@ -301,7 +306,7 @@ def qr_svg():
 @click.option("--force", is_flag=True, help="Reinstall even when up to date.")
 def assets_command(force: bool) -> None:
     """Fetch the browser packages (npm) and copy what the pages load into static/."""
-    from server import assets
+    from taboor.server import assets
 
     try:
         if not assets.build(force=force):
@@ -314,7 +319,7 @@ def assets_command(force: bool) -> None:
 @click.option("--check", is_flag=True, help="Only check; fail when a string lacks Arabic.")
 def catalogs_command(check: bool) -> None:
     """Add new strings to the Arabic catalogs, or check that none is untranslated."""
-    from server import catalogs
+    from taboor.server import catalogs
 
     gaps = 0
     for package in CATALOG_PACKAGES:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from server import create_app
-from server.accounts import load_demo
-from server.app import runtime
-from server.auth import SYSTEM
+from taboor.server import create_app
+from taboor.server.accounts import load_demo
+from taboor.server.app import runtime
+from taboor.server.auth import SYSTEM
 
 SECRET = "test-secret-key-not-for-production"
 # A Sunday morning in Damascus (UTC+3): 09:00 local.
@@ -74,7 +74,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Demo]:
     folder = tmp_path_factory.mktemp("template")
     app = create_app(settings_for(folder), clock=Clock())
     with app.app_context():
-        from server.migrate import upgrade
+        from taboor.server.migrate import upgrade
 
         rt = runtime()
         upgrade(rt.db.engine)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from server.domain.tickets import Priority
+from taboor.server.domain.tickets import Priority
 
 
 def effective_time(

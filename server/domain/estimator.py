@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from server.domain.calling import Candidate, pick_next
+from taboor.server.domain.calling import Candidate, pick_next
 
 WINDOW = 10
 MIN_SAMPLES = 3

@@ -74,8 +74,8 @@ from itertools import accumulate, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain.errors import InvalidInput
-from server.domain.tickets import Priority, TicketState
+from taboor.server.domain.errors import InvalidInput
+from taboor.server.domain.tickets import Priority, TicketState
 
 # Display precision: tenths of a second and ratios to 0.01 %.
 SECONDS_PLACES = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from server.domain.errors import InvalidTransition
+from taboor.server.domain.errors import InvalidTransition
 
 
 class TicketState(StrEnum):

@@ -10,8 +10,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the dashboard pages and the `taboor report` command."""
-    from server.manage.cli import report_command, summarise_command
-    from server.manage.views import bp
+    from taboor.server.manage.cli import report_command, summarise_command
+    from taboor.server.manage.views import bp
 
     app.register_blueprint(bp)
     app.cli.add_command(report_command)

@@ -9,11 +9,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from server import reports
-from server.app import runtime
-from server.domain.errors import TaboorError
-from server.domain.numbering import business_day
-from server.manage import data, exports
+from taboor.server import reports
+from taboor.server.app import runtime
+from taboor.server.domain.errors import TaboorError
+from taboor.server.domain.numbering import business_day
+from taboor.server.manage import data, exports
 
 FORMATS = {".pdf": "pdf", ".csv": "csv"}
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from printers.pdf_report import ReportNames
-from server import queries, reports
-from server.domain.numbering import business_day
-from server.manage.board import Board, Desk, Device, Queue
-from server.store import Tx
+from taboor.printers.pdf_report import ReportNames
+from taboor.server import queries, reports
+from taboor.server.domain.numbering import business_day
+from taboor.server.manage.board import Board, Desk, Device, Queue
+from taboor.server.store import Tx
 
 _OLDEST_WAITING = """
 SELECT s.code, min(t.issued_at) FROM tickets t JOIN services s ON s.id = t.service_id

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from printers.pdf_report import ReportNames, render_report
+from taboor.printers.pdf_report import ReportNames, render_report
 
 BOM = "\ufeff"
 

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from printers.arabic import eastern_digits
-from printers.pdf_report import (
+from taboor.printers.arabic import eastern_digits
+from taboor.printers.pdf_report import (
     OUTCOME_COLOURS,
     axis_top,
     duration_text,

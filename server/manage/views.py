@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from server import reports
-from server.app import runtime
-from server.domain.errors import Forbidden, InvalidInput, Unauthorized
-from server.manage import data, exports
-from server.manage.figures import Numbers, hour_chart, service_chart
-from server.web import lang, page_token, staff, staff_page
+from taboor.server import reports
+from taboor.server.app import runtime
+from taboor.server.domain.errors import Forbidden, InvalidInput, Unauthorized
+from taboor.server.manage import data, exports
+from taboor.server.manage.figures import Numbers, hour_chart, service_chart
+from taboor.server.web import lang, page_token, staff, staff_page
 
 bp = Blueprint(
     "manage",

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from server.models import Base
+from taboor.server.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -248,7 +248,7 @@ def test_signing_out_needs_a_staff_token(client, kiosk):
 def test_revoked_token_records_are_pruned_once_their_tokens_expired(app, rt, client, demo):
     from datetime import UTC, datetime, timedelta
 
-    from server import accounts
+    from taboor.server import accounts
 
     user = demo.clerks[0]
     old = login(client, user)["Authorization"].split()[1]
@@ -280,7 +280,7 @@ def test_kiosk_issues_only_in_its_center(client, kiosk):
 def test_clerk_acts_only_in_their_center(client, rt, clerk):
     from sqlalchemy import select
 
-    from server.models import Center, Counter
+    from taboor.server.models import Center, Counter
 
     with rt.db.read() as session:
         aleppo_counter = session.scalar(

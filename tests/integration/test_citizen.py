@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.citizen import LineEvent, line_progress, plural_category
+from taboor.server.citizen import LineEvent, line_progress, plural_category
 from tests.conftest import login
 
 CENTER = "DAM-MIDAN"

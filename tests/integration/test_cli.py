@@ -4,9 +4,9 @@ import json
 
 from sqlalchemy import delete, select, update
 
-from server import operations as ops
-from server.auth import SYSTEM
-from server.models import Event
+from taboor.server import operations as ops
+from taboor.server.auth import SYSTEM
+from taboor.server.models import Event
 from tests.conftest import bearer
 
 
@@ -131,7 +131,7 @@ def test_a_disabled_user_is_signed_out_everywhere_and_a_new_password_ends_old_to
 def _some_events(rt):
     cid = None
     with rt.db.read() as session:
-        from server.models import Center, Counter
+        from taboor.server.models import Center, Counter
 
         cid = session.scalar(select(Counter.id).join(Center, Center.id == Counter.center_id)
                              .where(Center.code == "DAM-MIDAN", Counter.number == 1))

@@ -10,11 +10,11 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from server import operations as ops
-from server.audit import verify_all
-from server.auth import SYSTEM
-from server.domain.tickets import Action
-from server.models import Center, Counter, CounterService, Event, Service, Ticket
+from taboor.server import operations as ops
+from taboor.server.audit import verify_all
+from taboor.server.auth import SYSTEM
+from taboor.server.domain.tickets import Action
+from taboor.server.models import Center, Counter, CounterService, Event, Service, Ticket
 
 pytestmark = pytest.mark.slow
 

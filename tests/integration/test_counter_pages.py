@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from server.accounts import create_user
-from server.auth import SYSTEM
-from server.models import Center, Counter
+from taboor.server.accounts import create_user
+from taboor.server.auth import SYSTEM
+from taboor.server.models import Center, Counter
 from tests.conftest import T0
 
 

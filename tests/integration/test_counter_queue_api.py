@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from server.models import Center, Counter
+from taboor.server.models import Center, Counter
 from tests.conftest import login
 from tests.integration.test_api import EXTRACT, assert_error, issue
 

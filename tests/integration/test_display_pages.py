@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from display import audio, board
-from display.views import announcements
-from server import queries
-from server.domain.numbering import business_day
-from server.models import Center
+from taboor.display import audio, board
+from taboor.display.views import announcements
+from taboor.server import queries
+from taboor.server.domain.numbering import business_day
+from taboor.server.models import Center
 from tests.conftest import login
 
 CENTER = "DAM-MIDAN"
@@ -290,7 +290,7 @@ def test_without_espeak_the_chime_alone_is_served_and_a_warning_logged(
 ):
     call_at(client, kiosk, demo, 3)
     app.config["TABOOR_ESPEAK_NG"] = "/nonexistent/espeak-ng"
-    with caplog.at_level(logging.WARNING, logger="display.audio"):
+    with caplog.at_level(logging.WARNING, logger="taboor.display.audio"):
         response = fetch(client, f"{ANNOUNCE}?label=A-001&counter=3")
     assert response.status_code == 200
     assert response.headers["X-Taboor-Announcement"] == "chime-only"

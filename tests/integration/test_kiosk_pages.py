@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from kiosk import menu
-from server import create_app
-from server.app import runtime
+from taboor.kiosk import menu
+from taboor.server import create_app
+from taboor.server.app import runtime
 from tests.conftest import settings_for
 
 CENTER = "DAM-MIDAN"

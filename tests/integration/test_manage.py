@@ -139,9 +139,9 @@ def test_an_sla_alert_shows_when_the_oldest_wait_passes_the_target(client, clock
 def test_a_kiosk_printer_in_trouble_is_an_alert_and_in_the_devices_table(
     app, client, monkeypatch, manager_session
 ):
-    import server.spooler
-    from server.accounts import create_device
-    from server.auth import SYSTEM
+    import taboor.server.spooler
+    from taboor.server.accounts import create_device
+    from taboor.server.auth import SYSTEM
     from tests.conftest import bearer
 
     class LowOnPaper:  # what a network printer's paper sensor says near the roll's end
@@ -151,7 +151,7 @@ def test_a_kiosk_printer_in_trouble_is_an_alert_and_in_the_devices_table(
         def status(self):
             return "paper_low"
 
-    monkeypatch.setattr(server.spooler, "printer_from_spec", lambda spec: LowOnPaper())
+    monkeypatch.setattr(taboor.server.spooler, "printer_from_spec", lambda spec: LowOnPaper())
     rt = app.extensions["taboor"]  # no app context held across requests: each has its language
     _, token = create_device(rt.db, "kiosk", CENTER, name="kiosk-hall-b", actor=SYSTEM,
                              printer="network:10.0.0.7:9100", now=rt.now())  # fmt: skip
@@ -171,7 +171,7 @@ def test_eastern_digits_when_the_center_asks_for_them(client, rt, kiosk, manager
     import json
 
     with rt.db.write() as session:
-        from server.models import Center
+        from taboor.server.models import Center
 
         center = session.query(Center).filter_by(code=CENTER).one()
         center.options = {**json.loads(json.dumps(center.options or {})), "eastern_digits": True}
@@ -266,7 +266,7 @@ def test_csv_is_utf8_with_bom_and_gives_the_known_figures(day, manager_session):
 
 
 def test_csv_headers_follow_the_page_language(app, day, manager_session):
-    from server.manage.exports import COLUMNS, SECTIONS
+    from taboor.server.manage.exports import COLUMNS, SECTIONS
 
     body = manager_session.get(f"{PAGE}/report.csv?{DAY}").data
     header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))

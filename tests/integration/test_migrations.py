@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from server.migrate import upgrade
-from server.models import Base
+from taboor.server.migrate import upgrade
+from taboor.server.models import Base
 
 
 def test_migrations_match_the_models(tmp_path):

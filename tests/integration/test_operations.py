@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from server import operations as ops
-from server.audit import verify_all
-from server.auth import SYSTEM
-from server.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from server.domain.tickets import Action
-from server.models import Counter, Event, Ticket
+from taboor.server import operations as ops
+from taboor.server.audit import verify_all
+from taboor.server.auth import SYSTEM
+from taboor.server.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from taboor.server.domain.tickets import Action
+from taboor.server.models import Counter, Event, Ticket
 
 CENTER = "DAM-MIDAN"
 EXTRACT = "civil-extract-individual"

@@ -11,11 +11,11 @@ import requests
 import socketio as socketio_client
 from sqlalchemy import select
 
-from server.accounts import create_device
-from server.auth import SYSTEM
-from server.models import Center, Device
-from server.realtime import socketio
-from server.serve import LiveGuard
+from taboor.server.accounts import create_device
+from taboor.server.auth import SYSTEM
+from taboor.server.models import Center, Device
+from taboor.server.realtime import socketio
+from taboor.server.serve import LiveGuard
 from tests.conftest import bearer, login
 from tests.integration.test_crash import _free_port, _start
 
@@ -189,7 +189,7 @@ def test_a_database_failure_is_answered_not_raised(display, rt, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database is gone")
 
-    monkeypatch.setattr("server.queries.find_center", broken)
+    monkeypatch.setattr("taboor.server.queries.find_center", broken)
     answer = join(display)
     assert answer["ok"] is False and answer["error"]["code"] == "internal_error"
 

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from server import operations as ops
-from server import reports
-from server.auth import SYSTEM, Principal
-from server.domain.stats import Scope, build_report, local_midnight
-from server.domain.tickets import Action
-from server.models import Counter, Service, User
+from taboor.server import operations as ops
+from taboor.server import reports
+from taboor.server.auth import SYSTEM, Principal
+from taboor.server.domain.stats import Scope, build_report, local_midnight
+from taboor.server.domain.tickets import Action
+from taboor.server.models import Counter, Service, User
 from tests.unit.test_stats_summary import assert_same_figures
 
 CENTER = "DAM-MIDAN"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 
-from server import reports
-from server.summariser import Summariser
+from taboor.server import reports
+from taboor.server.summariser import Summariser
 from tests.integration.test_stats_api import play_known_day
 
 CENTER = "DAM-MIDAN"

@@ -7,7 +7,7 @@ from importlib.util import find_spec
 
 import pytest
 
-from server import catalogs, web
+from taboor.server import catalogs, web
 
 
 def _csrf(client, path: str = "/login") -> str:

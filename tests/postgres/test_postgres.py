@@ -12,9 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 from sqlalchemy import inspect as schema_of
 
-from server.audit import verify_all
-from server.migrate import alembic_config
-from server.models import Base, Center, Counter, Event, Service, User
+from taboor.server.audit import verify_all
+from taboor.server.migrate import alembic_config
+from taboor.server.models import Base, Center, Counter, Event, Service, User
 from tests.conftest import login
 from tests.integration import test_concurrency as sqlite_concurrency
 

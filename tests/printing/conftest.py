@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 from PIL import Image, ImageOps
 
-from printers.escpos_raster import PAPER_STATUS
-from printers.fonts import BASIC, RAQM, raqm_available
-from printers.layout import TicketPrint
-from printers.sample import SAMPLE_TICKET
+from taboor.printers.escpos_raster import PAPER_STATUS
+from taboor.printers.fonts import BASIC, RAQM, raqm_available
+from taboor.printers.layout import TicketPrint
+from taboor.printers.sample import SAMPLE_TICKET
 
 ENGINES = [
     pytest.param(RAQM, marks=pytest.mark.skipif(not raqm_available(), reason="no libraqm")),

@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import ImageChops
 
-from printers.agent import (
+from taboor.printers.agent import (
     AgentJob,
     JobPrinter,
     Journal,
@@ -23,10 +23,10 @@ from printers.agent import (
     ticket_from_wire,
     ticket_to_wire,
 )
-from printers.backends import FilePrinter
-from printers.escpos_raster import decode_raster
-from printers.layout import WIDTH_58MM, WIDTH_80MM, render_ticket
-from printers.sample import SAMPLE_TICKET
+from taboor.printers.backends import FilePrinter
+from taboor.printers.escpos_raster import decode_raster
+from taboor.printers.layout import WIDTH_58MM, WIDTH_80MM, render_ticket
+from taboor.printers.sample import SAMPLE_TICKET
 from tests.conftest import SECRET
 
 TABOOR = str(Path(sys.executable).with_name("taboor"))

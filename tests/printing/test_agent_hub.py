@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from printers.agent import job_from_message
-from server.accounts import create_device
-from server.auth import SYSTEM
-from server.publish import Recorder
-from server.realtime import socketio
+from taboor.printers.agent import job_from_message
+from taboor.server.accounts import create_device
+from taboor.server.auth import SYSTEM
+from taboor.server.publish import Recorder
+from taboor.server.realtime import socketio
 from tests.conftest import bearer
 
 CENTER = "DAM-MIDAN"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from printers.backends import (
+from taboor.printers.backends import (
     FilePrinter,
     NetworkPrinter,
     NullPrinter,
@@ -25,8 +25,8 @@ from printers.backends import (
     paper_state,
     printer_from_spec,
 )
-from printers.escpos_raster import PAPER_STATUS, decode_raster, encode_ticket
-from printers.layout import WIDTH_58MM, WIDTH_80MM, render_ticket
+from taboor.printers.escpos_raster import PAPER_STATUS, decode_raster, encode_ticket
+from taboor.printers.layout import WIDTH_58MM, WIDTH_80MM, render_ticket
 
 PAPER_OK = b"\x12"
 PAPER_NEAR_END = b"\x1e"
@@ -325,7 +325,7 @@ def test_serial_printer_that_takes_no_data_times_out() -> None:
 def test_a_serial_printers_paper_sensor_is_read_and_a_silent_one_not_asked_twice(
     serial_port,
 ) -> None:
-    from printers import backends
+    from taboor.printers import backends
 
     path, received = serial_port  # nobody answers on this one
     silent = SerialPrinter(path, 115200, status_timeout=0.2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
-from printers.escpos_raster import (
+from taboor.printers.escpos_raster import (
     INIT,
     PARTIAL_CUT,
     RasterError,
@@ -14,7 +14,7 @@ from printers.escpos_raster import (
     raster_bytes,
     raster_command,
 )
-from printers.layout import WIDTH_58MM, WIDTH_80MM, render_ticket
+from taboor.printers.layout import WIDTH_58MM, WIDTH_80MM, render_ticket
 
 from .conftest import ENGINES
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from printers.arabic import (
+from taboor.printers.arabic import (
     EASTERN_DIGITS,
     LRM,
     WESTERN_DIGITS,
@@ -18,8 +18,8 @@ from printers.arabic import (
     visual_order,
     words,
 )
-from printers.fonts import BASIC, RAQM, font_path, raqm_available
-from printers.layout import (
+from taboor.printers.fonts import BASIC, RAQM, font_path, raqm_available
+from taboor.printers.layout import (
     WIDTH_58MM,
     WIDTH_80MM,
     Face,
@@ -294,6 +294,6 @@ def test_width_must_be_whole_bytes(ticket, width) -> None:
 def test_brackets_in_an_arabic_line_face_the_right_way_without_raqm():
     # Visual order runs left to right: the logical closing bracket is drawn leftmost,
     # and must be drawn as "(" to close the parenthesis read from the right.
-    from printers.arabic import visual_order
+    from taboor.printers.arabic import visual_order
 
     assert visual_order("أ (ب)") == "(ﺏ) ﺃ"

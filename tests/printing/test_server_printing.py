@@ -4,13 +4,13 @@ from pathlib import Path
 
 from PIL import ImageChops
 
-from printers.escpos_raster import decode_raster
-from printers.layout import WIDTH_80MM, render_ticket
-from server.accounts import create_device
-from server.auth import SYSTEM
-from server.print_jobs import job_to_print
-from server.publish import Recorder
-from server.spooler import ticket_print
+from taboor.printers.escpos_raster import decode_raster
+from taboor.printers.layout import WIDTH_80MM, render_ticket
+from taboor.server.accounts import create_device
+from taboor.server.auth import SYSTEM
+from taboor.server.print_jobs import job_to_print
+from taboor.server.publish import Recorder
+from taboor.server.spooler import ticket_print
 from tests.conftest import bearer, login
 from tests.printing.test_backends import PAPER_NEAR_END, PAPER_OK
 
@@ -206,7 +206,7 @@ def test_the_ticket_is_answered_while_its_printer_still_hangs(rt, client, monkey
     # says so: the citizen has the ticket (201, shown on screen with its QR) meanwhile.
     import threading
 
-    import server.spooler
+    import taboor.server.spooler
 
     started, release = threading.Event(), threading.Event()
 
@@ -219,7 +219,7 @@ def test_the_ticket_is_answered_while_its_printer_still_hangs(rt, client, monkey
         def status(self):
             return "ok"
 
-    monkeypatch.setattr(server.spooler, "printer_from_spec", lambda spec: Hanging())
+    monkeypatch.setattr(taboor.server.spooler, "printer_from_spec", lambda spec: Hanging())
     kiosk = kiosk_with_printer(rt, "network:10.0.0.7:9100")
     response = client.post(URL, json={"service": "general-inquiry"}, headers=kiosk)
     assert response.status_code == 201 and response.json["label"] == "Q-001"
@@ -280,8 +280,8 @@ def test_the_centers_own_logo_wins_over_the_default_and_a_relative_path_is_the_i
 def test_a_job_two_server_processes_both_resume_is_printed_once(rt, client, tmp_path):
     # Two processes of one instance (the scale-out path) start together and both find
     # the jobs a crash left queued: each job prints on one of them only.
-    from server.app import create_app
-    from server.print_jobs import claim
+    from taboor.server.app import create_app
+    from taboor.server.print_jobs import claim
 
     folder = tmp_path / "printed"
     kiosk = kiosk_with_printer(rt, f"file:{folder}")
@@ -312,7 +312,7 @@ def test_a_job_two_server_processes_both_resume_is_printed_once(rt, client, tmp_
 def test_a_job_whose_printing_process_died_is_taken_again_once_its_lease_lapsed(
     rt, client, clock
 ):
-    from server.print_jobs import CLAIM_LEASE_S, claim
+    from taboor.server.print_jobs import CLAIM_LEASE_S, claim
 
     kiosk = kiosk_with_printer(rt, "file:/never-used")
     rt.spooler.submit = lambda job_ids: None

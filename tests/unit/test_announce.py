@@ -9,7 +9,7 @@ import wave
 
 import pytest
 
-from display import audio
+from taboor.display import audio
 
 
 def test_arabic_call_spells_the_letters_and_reads_the_number_without_its_zeros():

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from server.domain.calling import Candidate, effective_time, pick_next
+from taboor.server.domain.calling import Candidate, effective_time, pick_next
 
 T = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 HEAD_STARTS = {"normal": 0, "elderly": 900, "disabled": 900, "appointment": 1800}

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from server.catalog import CatalogError, read_catalog, validate_catalog
-from server.domain.numbering import valid_prefix
+from taboor.server.catalog import CatalogError, read_catalog, validate_catalog
+from taboor.server.domain.numbering import valid_prefix
 
 CATALOG = read_catalog()
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.domain.chain import GENESIS, link, verify
+from taboor.server.domain.chain import GENESIS, link, verify
 
 
 def build(n: int) -> list[dict]:

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from server.domain.estimator import (
+from taboor.server.domain.estimator import (
     MIN_SAMPLES,
     TYPICAL_DAY,
     WINDOW,
@@ -17,8 +17,8 @@ from server.domain.estimator import (
     measure_estimator,
     simulate_day,
 )
-from server.domain.stats import Scope, TicketFacts, build_report
-from server.domain.tickets import TicketState
+from taboor.server.domain.stats import Scope, TicketFacts, build_report
+from taboor.server.domain.tickets import TicketState
 
 DEDICATED = [1]  # one open counter that serves only this service
 

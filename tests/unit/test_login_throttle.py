@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.auth import LoginThrottle
-from server.domain.errors import TooManyAttempts
+from taboor.server.auth import LoginThrottle
+from taboor.server.domain.errors import TooManyAttempts
 
 
 class Ticks:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.manage.board import Board, Desk, Queue, over_target, sla_alerts
-from server.manage.figures import Numbers, hour_chart, service_chart
+from taboor.server.manage.board import Board, Desk, Queue, over_target, sla_alerts
+from taboor.server.manage.figures import Numbers, hour_chart, service_chart
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from server.domain.numbering import business_day, label, valid_prefix
+from taboor.server.domain.numbering import business_day, label, valid_prefix
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from printers.arabic import LRI, PDI, ltr_isolate, words
-from printers.pdf_report import (
+from taboor.printers.arabic import LRI, PDI, ltr_isolate, words
+from taboor.printers.pdf_report import (
     LABELS,
     ReportNames,
     duration_text,
@@ -23,14 +23,14 @@ from printers.pdf_report import (
     visual_lines,
     wrap_logical,
 )
-from server.domain.stats import (
+from taboor.server.domain.stats import (
     CounterInterval,
     CounterState,
     Scope,
     TicketFacts,
     build_report,
 )
-from server.domain.tickets import TicketState
+from taboor.server.domain.tickets import TicketState
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)  # 09:00 in Damascus
 NAMES = ReportNames(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from config import SettingsError, load_settings
-from config.settings import ensure_secret_key
+from taboor.config import SettingsError, load_settings
+from taboor.config.settings import ensure_secret_key
 
 
 def test_defaults_put_sqlite_and_tickets_in_the_instance_folder(tmp_path: Path):

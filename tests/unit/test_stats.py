@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from server.domain.errors import InvalidInput
-from server.domain.stats import (
+from taboor.server.domain.errors import InvalidInput
+from taboor.server.domain.stats import (
     CounterInterval,
     CounterState,
     Scope,
@@ -15,7 +15,7 @@ from server.domain.stats import (
     build_report,
     nearest_rank,
 )
-from server.domain.tickets import TicketState
+from taboor.server.domain.tickets import TicketState
 
 S = TicketState
 DAY = date(2026, 3, 1)

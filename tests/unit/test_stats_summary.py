@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from server.domain.stats import (
+from taboor.server.domain.stats import (
     ALL,
     COUNTER,
     HIST_EDGES,
@@ -25,7 +25,7 @@ from server.domain.stats import (
     rollup,
     summarise_days,
 )
-from server.domain.tickets import TicketState
+from taboor.server.domain.tickets import TicketState
 
 S = TicketState
 TZ = "Asia/Damascus"  # UTC+3: local midnight is 21:00 UTC the day before

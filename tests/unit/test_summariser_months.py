@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from server.summariser import months_back
+from taboor.server.summariser import months_back
 
 
 def test_months_run_from_yesterday_back_to_the_first_of_the_oldest_month():

@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from server.domain.errors import InvalidTransition
-from server.domain.tickets import FINAL_STATES, TRANSITIONS, Action, TicketState, transition
+from taboor.server.domain.errors import InvalidTransition
+from taboor.server.domain.tickets import FINAL_STATES, TRANSITIONS, Action, TicketState, transition
 
 S, A = TicketState, Action
 
