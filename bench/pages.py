@@ -23,11 +23,11 @@ from contextlib import contextmanager
 import flask_babel
 from common import percentile
 
-from taboor.server import create_app
 from taboor.server.accounts import load_demo
-from taboor.server.app import runtime
+from taboor.server.app import create_app
 from taboor.server.auth import SYSTEM
 from taboor.server.migrate import upgrade
+from taboor.server.runtime import runtime
 
 spent = [0.0]
 calls = [0]

@@ -38,7 +38,7 @@ from common import percentile
 from taboor.config import load_settings
 from taboor.server import reports
 from taboor.server.auth import SYSTEM
-from taboor.server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
+from taboor.server.catalog_file import DEMO_CATALOG, apply_catalog, read_catalog
 from taboor.server.db import Database
 from taboor.server.domain import chain
 from taboor.server.migrate import upgrade

@@ -6,9 +6,9 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import lazy_gettext as _l
 
 from taboor.counter import desk
-from taboor.server.app import runtime
 from taboor.server.auth import Role
 from taboor.server.domain.errors import TaboorError
+from taboor.server.runtime import runtime
 from taboor.server.web import lang, page_token, staff, staff_page
 
 bp = Blueprint(

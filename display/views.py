@@ -8,10 +8,10 @@ from pathlib import Path
 from flask import current_app, jsonify, render_template, request, send_file
 from flask_babel import lazy_gettext as _l
 
-from taboor.display import board, bp
+from taboor.display import bp, hall
 from taboor.display.audio import AnnouncementCache
-from taboor.server.app import runtime
 from taboor.server.domain.errors import InvalidInput
+from taboor.server.runtime import runtime
 from taboor.server.web import lang
 
 # Unattended for weeks: reload once a day at a quiet moment, so memory never grows.
@@ -59,7 +59,7 @@ def _seconds(name: str, default: int) -> int:
 def page(center: str):
     """The hall display of a center: last calls, waiting counts, clock; live."""
     with runtime().db.reading() as tx:
-        info = board.board(tx, center)
+        info = hall.board(tx, center)
     here = info["center"]
     ar = lang() == "ar"
     settings = {
@@ -67,7 +67,7 @@ def page(center: str):
         "public": info["public"],
         "timezone": here["timezone"],
         "services": {s["code"]: s["name_ar" if ar else "name_en"] for s in info["services"]},
-        "calls_shown": board.CALLS_SHOWN,
+        "calls_shown": hall.CALLS_SHOWN,
         "waiting_rows": WAITING_ROWS,
         "reload_after_s": _seconds("reload_after_s", RELOAD_AFTER_S),
         "quiet_s": _seconds("quiet_s", QUIET_S),
@@ -87,14 +87,14 @@ def page(center: str):
 def calls(center: str):
     """Today's last calls of a center, newest first (recalls count as new calls)."""
     with runtime().db.reading() as tx:
-        return jsonify(board.recent_calls(tx, center, runtime().now()))
+        return jsonify(hall.recent_calls(tx, center, runtime().now()))
 
 
 @bp.get("/<code:center>/announce.wav")
 def announce(center: str):
     """The chime and a call made today spoken in Arabic, then English, as one WAV (cached)."""
     with runtime().db.reading() as tx:
-        prefix, number, counter = board.check_call(
+        prefix, number, counter = hall.check_call(
             tx, center, request.args.get("label"), request.args.get("counter"), runtime().now()
         )
     clip = announcements().clip(prefix, number, counter)

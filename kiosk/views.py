@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from taboor.kiosk import menu
-from taboor.server.app import runtime
+from taboor.server.runtime import runtime
 from taboor.server.web import DEFAULT_LANG, lang
 
 bp = Blueprint(

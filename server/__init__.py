@@ -1,5 +1,2 @@
-"""Taboor server: the Flask app, the queue domain, operations and the public API."""
-
-from taboor.server.app import create_app
-
-__all__ = ["create_app"]
+"""Taboor server: the app factory (`server.app`), the pure queue domain (`server.domain`),
+operations, the public API, live updates and the command line."""

@@ -24,7 +24,7 @@ from taboor.server.auth import (
     require_center,
     require_role,
 )
-from taboor.server.catalog import DEMO_CATALOG, apply_catalog, read_catalog
+from taboor.server.catalog_file import DEMO_CATALOG, apply_catalog, read_catalog
 from taboor.server.db import Database
 from taboor.server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from taboor.server.models import Center, Counter, Device, User

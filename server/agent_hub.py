@@ -62,7 +62,6 @@ from flask_socketio import join_room
 from socketio import Server
 
 from taboor.printers.agent import ticket_to_wire
-from taboor.server.app import Runtime, runtime
 from taboor.server.auth import DeviceKind, Principal
 from taboor.server.domain.errors import Forbidden, Unauthorized
 from taboor.server.operations import Published
@@ -76,6 +75,7 @@ from taboor.server.print_jobs import (
     job_to_print,
 )
 from taboor.server.realtime import NAMESPACE, _answering, _error, _principal, socketio
+from taboor.server.runtime import Runtime, runtime
 from taboor.server.spooler import ticket_print
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from taboor.server import accounts, operations, print_jobs, queries, reports
-from taboor.server.app import runtime
 from taboor.server.auth import Principal, Role, require_center, require_role
 from taboor.server.domain.errors import InvalidInput, Unauthorized
 from taboor.server.domain.tickets import Action
 from taboor.server.openapi import openapi_document
 from taboor.server.operations import Outcome
+from taboor.server.runtime import runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

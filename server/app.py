@@ -1,46 +1,27 @@
-"""The application factory."""
+"""The application factory: the one place that wires settings, stores and shells together.
+
+The shells (api, web and the page packages, realtime and agent_hub, cli) never import
+one another or this module; they reach what they share through `server.runtime`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from taboor.config import Settings, load_settings
+from taboor.config import load_settings
 from taboor.config.settings import ensure_secret_key
-from taboor.server.auth import LoginThrottle, PrincipalCache, StaffTokens
+from taboor.server import agent_hub, api, cli, errors, realtime, web
+from taboor.server.auth import PrincipalCache, StaffTokens
 from taboor.server.db import Database
 from taboor.server.publish import Publisher
+from taboor.server.runtime import EXTENSION, Clock, Runtime, utc_now
 from taboor.server.spooler import PrintSpooler
 from taboor.server.summariser import Summariser
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Runtime:
-    """What the shells share: settings, the database, tokens, the publisher, the clock."""
-
-    settings: Settings
-    db: Database
-    tokens: StaffTokens
-    publisher: Publisher
-    clock: Clock
-    principals: PrincipalCache
-    spooler: PrintSpooler
-    logins: LoginThrottle = field(default_factory=LoginThrottle)
-    summariser: Summariser | None = None  # started by the server's worker (`taboor run`)
-
-    def now(self) -> datetime:
-        return self.clock()
 
 
 class IdConverter(IntegerConverter):
@@ -55,10 +36,6 @@ class CodeConverter(BaseConverter):
     regex = r"[A-Za-z0-9_-]{1,64}"
 
 
-def runtime() -> Runtime:
-    return current_app.extensions["taboor"]
-
-
 def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock = utc_now) -> Flask:
     """Build the app; `test_config` overrides settings (same keys as defaults.toml)."""
     settings = ensure_secret_key(load_settings(overrides=test_config))
@@ -70,7 +47,7 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
 
     db = Database.from_settings(settings)
     publisher = Publisher()
-    app.extensions["taboor"] = Runtime(
+    rt = app.extensions[EXTENSION] = Runtime(
         settings=settings,
         db=db,
         tokens=StaffTokens(settings.secret_key, settings.token_max_age_s),
@@ -86,9 +63,8 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
             instance_path=settings.instance_path,
         ),
         summariser=Summariser(db, clock),
+        make_app=lambda: create_app(dataclasses.asdict(settings), clock=clock),
     )
-
-    from taboor.server import api, cli, errors, realtime, web
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["code"] = CodeConverter
@@ -97,6 +73,8 @@ def create_app(test_config: Mapping[str, object] | None = None, *, clock: Clock 
     cli.init_app(app)
     app.register_blueprint(api.bp)
     web.init_app(app)
-    realtime.init_app(app, app.extensions["taboor"])
+    realtime.init_app(app, rt)
+    # Kiosk print agents: their handlers, and the spooler's hand-over of agent jobs.
+    agent_hub.init_app(app, rt, realtime.socketio.server)
     logging.getLogger("taboor").setLevel(logging.INFO)
     return app

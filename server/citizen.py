@@ -31,12 +31,12 @@ from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 
-from taboor.server.app import runtime
 from taboor.server.domain.errors import NotFound, TaboorError
 from taboor.server.domain.numbering import business_day
 from taboor.server.domain.tickets import FINAL_STATES, Priority, TicketState
 from taboor.server.errors import error_response
 from taboor.server.operations import TicketRow, find_ticket, iso, ticket_view
+from taboor.server.runtime import runtime
 from taboor.server.store import Tx
 
 bp = Blueprint("citizen", __name__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -11,28 +10,18 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from taboor.server import accounts, audit, migrate
-from taboor.server.app import Runtime, create_app, runtime
 from taboor.server.auth import SYSTEM, DeviceKind, Role
 from taboor.server.domain.errors import TaboorError
 from taboor.server.models import Center
+from taboor.server.runtime import Runtime, runtime
 
 
 def _fail(exc: TaboorError) -> None:
     raise click.ClickException(f"{exc.message} ({exc.code})")
-
-
-@click.group(
-    cls=FlaskGroup,
-    create_app=create_app,
-    add_default_commands=False,
-    add_version_option=False,
-)
-def main() -> None:
-    """Taboor: queue and kiosk system for citizen service centers."""
 
 
 @click.command("init")
@@ -283,17 +272,19 @@ def run_command(host: str, port: int, threads: int, live: int, demo: bool) -> No
     def worker_started() -> None:
         _start_background_work(rt)
 
-    settings = rt.settings
+    make_app = rt.make_app
 
     def worker_app():
         """The gevent worker's own app, made after the standard library is patched."""
-        own = create_app(dataclasses.asdict(settings))
-        _start_background_work(own.extensions["taboor"])
+        assert make_app is not None
+        own = make_app()
+        with own.app_context():
+            _start_background_work(runtime())
         return own
 
     serve(
         app, host, port, threads, live, on_worker_start=worker_started,
-        mode=settings.live_mode, make_app=worker_app,
+        mode=rt.settings.live_mode, make_app=worker_app,
     )  # fmt: skip
 
 
@@ -354,10 +345,6 @@ def agent_command(
     except AgentError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"print agent stopped ({agent.printed} ticket(s) printed)")
-
-
-# Not an app command: a kiosk PC has no database and no settings, only this.
-main.add_command(agent_command)
 
 
 def init_app(app: Flask) -> None:

@@ -42,10 +42,10 @@ from flask import Flask, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, rooms
 
 from taboor.server import accounts, queries
-from taboor.server.app import Runtime, runtime
 from taboor.server.auth import Principal
 from taboor.server.domain.errors import TaboorError, Unauthorized
 from taboor.server.operations import Published
+from taboor.server.runtime import Runtime, runtime
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,6 @@ def init_app(app: Flask, rt: Runtime) -> None:
         engineio_logger=False,
     )
     rt.publisher.subscribe(Forwarder(socketio.server))
-    # Kiosk print agents: their handlers, and the spooler's hand-over of agent jobs.
-    from taboor.server import agent_hub
-
-    agent_hub.init_app(app, rt, socketio.server)
 
 
 class Forwarder:

@@ -52,18 +52,15 @@ from flask_babel import Babel, get_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from taboor.server import accounts
-from taboor.server.app import runtime
+from taboor.server import accounts, i18n
 from taboor.server.auth import Principal
 from taboor.server.domain.errors import TaboorError, TooManyAttempts
+from taboor.server.i18n import CATALOG_PACKAGES
+from taboor.server.runtime import runtime
 
 LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
 LANG_COOKIE = "taboor_lang"
-# Packages whose `translations/` folder holds a catalog, in lookup order.
-CATALOG_PACKAGES = (
-    "taboor.server", "taboor.server.manage", "taboor.kiosk", "taboor.counter", "taboor.display"
-)
 # Modules with an `init_app(app)` that registers their pages.
 PAGE_MODULES = (
     "taboor.kiosk", "taboor.counter", "taboor.display", "taboor.server.manage",
@@ -319,13 +316,11 @@ def assets_command(force: bool) -> None:
 @click.option("--check", is_flag=True, help="Only check; fail when a string lacks Arabic.")
 def catalogs_command(check: bool) -> None:
     """Add new strings to the Arabic catalogs, or check that none is untranslated."""
-    from taboor.server import catalogs
-
     gaps = 0
     for package in CATALOG_PACKAGES:
         if not check:
-            catalogs.update(package)
-        for lang, missing in catalogs.missing(package).items():
+            i18n.update(package)
+        for lang, missing in i18n.missing(package).items():
             for msgid in missing:
                 click.echo(f"{package} [{lang}] untranslated: {msgid}")
             gaps += len(missing)

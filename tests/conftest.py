@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from taboor.server import create_app
 from taboor.server.accounts import load_demo
-from taboor.server.app import runtime
+from taboor.server.app import create_app
 from taboor.server.auth import SYSTEM
+from taboor.server.runtime import runtime
 
 SECRET = "test-secret-key-not-for-production"
 # A Sunday morning in Damascus (UTC+3): 09:00 local.

@@ -10,7 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the dashboard pages and the `taboor report` command."""
-    from taboor.server.manage.cli import report_command, summarise_command
+    from taboor.server.manage.commands import report_command, summarise_command
     from taboor.server.manage.views import bp
 
     app.register_blueprint(bp)

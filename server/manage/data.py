@@ -13,7 +13,7 @@ from datetime import datetime
 from taboor.printers.pdf_report import ReportNames
 from taboor.server import queries, reports
 from taboor.server.domain.numbering import business_day
-from taboor.server.manage.board import Board, Desk, Device, Queue
+from taboor.server.manage.floor import Board, CounterAtWork, Device, Queue
 from taboor.server.store import Tx
 
 _OLDEST_WAITING = """
@@ -63,7 +63,7 @@ def oldest_waiting(tx: Tx, center_id: int, timezone: str, now: datetime) -> dict
     return {code: tx.read_time(at) for code, at in rows}  # type: ignore[misc]
 
 
-def desks(tx: Tx, code: str, center_id: int) -> list[Desk]:
+def desks(tx: Tx, code: str, center_id: int) -> list[CounterAtWork]:
     """Every counter with its state and the ticket it is calling or serving."""
     current = {row[0]: row for row in tx.all(_AT_DESKS, {"center_id": center_id})}
     result = []
@@ -71,9 +71,9 @@ def desks(tx: Tx, code: str, center_id: int) -> list[Desk]:
         number = int(counter["number"])  # type: ignore[call-overload]
         row = current.get(number)
         if row is None:
-            result.append(Desk(number=number, state=str(counter["state"])))
+            result.append(CounterAtWork(number=number, state=str(counter["state"])))
         else:
-            result.append(Desk(number=number, state=str(counter["state"]), label=row[1],
+            result.append(CounterAtWork(number=number, state=str(counter["state"]), label=row[1],
                                ticket_state=row[2], service=row[3], clerk=row[4],
                                since=tx.read_time(row[5])))  # fmt: skip
     return result

@@ -8,10 +8,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import lazy_gettext as _l
 
 from taboor.server import reports
-from taboor.server.app import runtime
 from taboor.server.domain.errors import Forbidden, InvalidInput, Unauthorized
 from taboor.server.manage import data, exports
 from taboor.server.manage.figures import Numbers, hour_chart, service_chart
+from taboor.server.runtime import runtime
 from taboor.server.web import lang, page_token, staff, staff_page
 
 bp = Blueprint(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from taboor.server import create_app
+from taboor.server.app import create_app
 from tests.browser.conftest import CHROMIUM_ARGS, TABOOR, Server, chromium_path, login
 from tests.conftest import Clock, bearer
 

@@ -1,7 +1,7 @@
 """The manager dashboard in real Chromium against a real `taboor run`.
 
 The server's clock cannot be moved, so the SLA alert rule is proven as a pure function
-(tests/unit/test_manage_board.py) and with a fixed clock (tests/integration/test_manage.py);
+(tests/unit/test_manage_floor.py) and with a fixed clock (tests/integration/test_manage.py);
 here the live part is proven: counts that change when tickets are issued and called.
 """
 

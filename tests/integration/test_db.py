@@ -120,8 +120,8 @@ def test_callers_arriving_during_a_batch_are_all_served_by_the_next_one(rt):
 WORKER = textwrap.dedent("""
     import json, sys
     from datetime import UTC, datetime
-    from taboor.server import create_app
-    from taboor.server.app import runtime
+    from taboor.server.app import create_app
+    from taboor.server.runtime import runtime
     from taboor.server.auth import SYSTEM
     from taboor.server import operations as ops
     app = create_app(json.loads(sys.argv[1]))
@@ -152,7 +152,7 @@ def test_a_database_locked_by_another_program_answers_503_with_retry_after(
 ):
     import sqlite3
 
-    from taboor.server import create_app
+    from taboor.server.app import create_app
 
     impatient = create_app({**settings_for(tmp_path), "sqlite_busy_timeout_ms": 100})
     client = impatient.test_client()

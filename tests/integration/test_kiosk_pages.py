@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from taboor.kiosk import menu
-from taboor.server import create_app
-from taboor.server.app import runtime
+from taboor.server.app import create_app
+from taboor.server.runtime import runtime
 from tests.conftest import settings_for
 
 CENTER = "DAM-MIDAN"

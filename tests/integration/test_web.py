@@ -7,7 +7,7 @@ from importlib.util import find_spec
 
 import pytest
 
-from taboor.server import catalogs, web
+from taboor.server import i18n, web
 
 
 def _csrf(client, path: str = "/login") -> str:
@@ -131,10 +131,10 @@ def test_qr_codes_are_drawn_by_taboor_and_bad_input_is_a_400(client):
 
 
 @pytest.mark.parametrize(
-    "package", [name for name in web.CATALOG_PACKAGES if find_spec(name) is not None]
+    "package", [name for name in i18n.CATALOG_PACKAGES if find_spec(name) is not None]
 )
 def test_every_page_string_has_its_arabic_translation(package):
-    assert catalogs.missing(package) == {"ar": []}
+    assert i18n.missing(package) == {"ar": []}
 
 
 def test_catalogs_are_compiled_once_and_not_again_while_unchanged(tmp_path):
@@ -168,10 +168,10 @@ def test_a_string_reads_the_same_in_every_package_catalog():
     # Flask-Babel merges the packages' catalogs into one: the same English string with
     # two Arabic texts would show one package's wording on another package's page.
     texts: dict[str, dict[str, str]] = {}
-    for package in web.CATALOG_PACKAGES:
+    for package in i18n.CATALOG_PACKAGES:
         if find_spec(package) is None:
             continue
-        for message in catalogs.load(catalogs.po_path(package, "ar"), "ar"):
+        for message in i18n.load(i18n.po_path(package, "ar"), "ar"):
             if message.id:
                 key = message.id if isinstance(message.id, str) else message.id[0]
                 texts.setdefault(key, {})[package] = str(message.string)

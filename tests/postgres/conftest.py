@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from taboor.server import create_app
 from taboor.server.accounts import load_demo
-from taboor.server.app import runtime
+from taboor.server.app import create_app
 from taboor.server.auth import SYSTEM
 from taboor.server.migrate import upgrade
+from taboor.server.runtime import runtime
 from tests.conftest import T0, Clock, Demo, settings_for
 
 URL_VARIABLE = "TABOOR_TEST_POSTGRES_URL"

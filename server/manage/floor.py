@@ -56,7 +56,7 @@ def sla_alerts(queues: Iterable[Queue], now: datetime) -> list[Queue]:
 
 
 @dataclass(frozen=True)
-class Desk:
+class CounterAtWork:
     """A counter and the ticket it is calling or serving."""
 
     number: int
@@ -85,7 +85,7 @@ class Board:
     now: datetime
     seq: int
     queues: list[Queue]
-    desks: list[Desk]
+    desks: list[CounterAtWork]
     devices: list[Device]
     today: dict[str, object] = field(default_factory=dict)  # today's center_report
 

@@ -19,6 +19,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 TRANSLATED = ("ar",)
+# Packages whose `translations/` folder holds a catalog, in lookup order.
+CATALOG_PACKAGES = (
+    "taboor.server", "taboor.server.manage", "taboor.kiosk", "taboor.counter", "taboor.display"
+)
 METHODS = [
     ("**/translations/**", "ignore"),
     ("**/static/**", "ignore"),
@@ -41,8 +45,6 @@ def po_path(package: str, lang: str) -> Path:
 
 def extract(package: str) -> Catalog:
     """Every translatable string used in the package's code and templates."""
-    from taboor.server.web import CATALOG_PACKAGES
-
     catalog = Catalog(project="taboor", locale=None)
     root = package_dir(package)
     # A sub-package with a catalog of its own is not part of its parent's catalog.

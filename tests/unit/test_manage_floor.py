@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taboor.server.manage.board import Board, Desk, Queue, over_target, sla_alerts
 from taboor.server.manage.figures import Numbers, hour_chart, service_chart
+from taboor.server.manage.floor import Board, CounterAtWork, Queue, over_target, sla_alerts
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -54,7 +54,8 @@ def test_the_board_lists_only_lines_with_people_longest_first():
         NOW, 1,
         [queue("a", waited_s=60, waiting=2), queue("b", waited_s=None, waiting=0),
          queue("c", waited_s=600, waiting=1)],
-        [Desk(1, "open"), Desk(2, "closed"), Desk(3, "open", label="A-001")], [],
+        [CounterAtWork(1, "open"), CounterAtWork(2, "closed"),
+         CounterAtWork(3, "open", label="A-001")], [],
     )  # fmt: skip
     assert [q.code for q in board.lines] == ["c", "a"]
     assert board.waiting == 3 and board.open_desks == 2

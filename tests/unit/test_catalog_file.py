@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from taboor.server.catalog import CatalogError, read_catalog, validate_catalog
+from taboor.server.catalog_file import CatalogError, read_catalog, validate_catalog
 from taboor.server.domain.numbering import valid_prefix
 
 CATALOG = read_catalog()

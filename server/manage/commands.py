@@ -10,10 +10,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from taboor.server import reports
-from taboor.server.app import runtime
 from taboor.server.domain.errors import TaboorError
 from taboor.server.domain.numbering import business_day
 from taboor.server.manage import data, exports
+from taboor.server.runtime import runtime
 
 FORMATS = {".pdf": "pdf", ".csv": "csv"}
 
