@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from taboor.display import audio, board
+from taboor.display import audio, hall
 from taboor.display.views import announcements
 from taboor.server import queries
 from taboor.server.domain.numbering import business_day
@@ -206,12 +206,12 @@ def test_last_calls_read_from_the_latest_events_match_the_whole_day(
     client.post(f"/api/v1/tickets/{served[-2]['id']}/recall", headers=counters[0][0])
     for _ in range(5):  # later issues push the calls back in the event log
         issue(client, kiosk)
-    monkeypatch.setattr(board, "_RECENT_WINDOW", window)
+    monkeypatch.setattr(hall, "_RECENT_WINDOW", window)
     with rt.db.reading() as tx:
         center = queries.find_center(tx, CENTER)
         day = tx.day(business_day(rt.now(), "Asia/Damascus"))
-        whole_day = tx.all(board._CALLS_TODAY, {"id": center["id"], "day": day, "limit": 5})
-        shown = board.recent_calls(tx, CENTER, rt.now())["calls"]
+        whole_day = tx.all(hall._CALLS_TODAY, {"id": center["id"], "day": day, "limit": 5})
+        shown = hall.recent_calls(tx, CENTER, rt.now())["calls"]
     assert [(c["ticket_id"], c["call_seq"]) for c in shown] == [(r[0], r[4]) for r in whole_day]
     assert shown[0]["ticket_id"] == served[-2]["id"]  # the recall is the newest call
     assert len(shown) == 5
