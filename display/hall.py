@@ -15,7 +15,7 @@ from taboor.server import queries
 from taboor.server.domain.errors import InvalidInput, NotFound
 from taboor.server.domain.numbering import business_day
 from taboor.server.domain.numbering import label as ticket_label
-from taboor.server.operations import iso
+from taboor.server.domain.times import iso
 from taboor.server.store import Tx
 
 CALLS_SHOWN = 5

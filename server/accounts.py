@@ -28,9 +28,10 @@ from taboor.server.catalog_file import DEMO_CATALOG, apply_catalog, read_catalog
 from taboor.server.db import Database
 from taboor.server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from taboor.server.models import Center, Counter, Device, User
-from taboor.server.operations import append_event_orm, get_center
 from taboor.server.print_jobs import is_agent
 from taboor.server.store import Tx
+from taboor.server.store.centers import get_center
+from taboor.server.store.events import append_event_orm
 
 DEMO_CENTER = "DAM-MIDAN"
 

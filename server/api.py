@@ -7,12 +7,16 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from taboor.server import accounts, operations, print_jobs, queries, reports
+from taboor.server import accounts, print_jobs, queries, reports
 from taboor.server.auth import Principal, Role, require_center, require_role
+from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput, Unauthorized
 from taboor.server.domain.tickets import Action
+from taboor.server.domain.times import iso
 from taboor.server.openapi import openapi_document
 from taboor.server.operations import Outcome
+from taboor.server.operations import counters as counter_ops
+from taboor.server.operations import tickets as ticket_ops
 from taboor.server.runtime import runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -183,7 +187,7 @@ def waits(center: str):
         longest = queries.longest_waits(tx, center, now)
     response = jsonify({
         "center": center,
-        "generated_at": operations.iso(now),
+        "generated_at": iso(now),
         "services": [
             {key: service[key] for key in (
                 "code", "name_ar", "name_en", "waiting", "open_counters", "estimated_wait_s",
@@ -248,7 +252,7 @@ def issue(center: str):
     priority = _field(body, "priority", str, required=False, default="normal")
     lang = _field(body, "lang", str, required=False, default="ar")
     rt = runtime()
-    outcome = operations.issue(
+    outcome = ticket_ops.issue(
         rt.db,
         center,
         service,
@@ -299,7 +303,7 @@ def call_next(counter_id: int):
     actor = _actor()
     _body()
     rt = runtime()
-    return _answer(operations.call_next(rt.db, counter_id, actor=actor, now=rt.now()))
+    return _answer(ticket_ops.call_next(rt.db, counter_id, actor=actor, now=rt.now()))
 
 
 @bp.get("/counters/<id:counter_id>/queue")
@@ -320,7 +324,7 @@ def call_ticket(counter_id: int):
     reason = _field(body, "reason", str)
     rt = runtime()
     return _answer(
-        operations.call_ticket(
+        ticket_ops.call_ticket(
             rt.db, counter_id, ticket_id, reason=reason, actor=actor, now=rt.now()
         )
     )
@@ -331,26 +335,26 @@ def _counter_state(counter_id: int, state: str):
     _body()
     rt = runtime()
     return _answer(
-        operations.set_counter_state(rt.db, counter_id, state, actor=actor, now=rt.now())
+        counter_ops.set_counter_state(rt.db, counter_id, state, actor=actor, now=rt.now())
     )
 
 
 @bp.post("/counters/<id:counter_id>/open")
 def open_counter(counter_id: int):
     """Open a counter: it starts taking tickets."""
-    return _counter_state(counter_id, operations.CounterState.OPEN)
+    return _counter_state(counter_id, CounterState.OPEN)
 
 
 @bp.post("/counters/<id:counter_id>/pause")
 def pause_counter(counter_id: int):
     """Pause a counter (a break): it takes no tickets until opened again."""
-    return _counter_state(counter_id, operations.CounterState.PAUSED)
+    return _counter_state(counter_id, CounterState.PAUSED)
 
 
 @bp.post("/counters/<id:counter_id>/close")
 def close_counter(counter_id: int):
     """Close a counter for the day."""
-    return _counter_state(counter_id, operations.CounterState.CLOSED)
+    return _counter_state(counter_id, CounterState.CLOSED)
 
 
 def _ticket_action(ticket_id: int, action: Action):
@@ -359,7 +363,7 @@ def _ticket_action(ticket_id: int, action: Action):
     reason = _field(body, "reason", str, required=False)
     rt = runtime()
     return _answer(
-        operations.act(rt.db, ticket_id, action, actor=actor, now=rt.now(), reason=reason)
+        ticket_ops.act(rt.db, ticket_id, action, actor=actor, now=rt.now(), reason=reason)
     )
 
 
@@ -402,5 +406,5 @@ def transfer(ticket_id: int):
     reason = _field(body, "reason", str, required=False)
     rt = runtime()
     return _answer(
-        operations.transfer(rt.db, ticket_id, service, actor=actor, now=rt.now(), reason=reason)
+        ticket_ops.transfer(rt.db, ticket_id, service, actor=actor, now=rt.now(), reason=reason)
     )

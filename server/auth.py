@@ -32,6 +32,10 @@ class DeviceKind(StrEnum):
 
 
 STAFF = frozenset(Role)
+# Who acts at a counter (call, recall, serve, transfer, open and close it).
+STAFF_AT_COUNTER = (Role.CLERK, Role.MANAGER, Role.ADMIN)
+# Who issues tickets: a kiosk, or staff at reception.
+ISSUERS = (DeviceKind.KIOSK, Role.CLERK, Role.MANAGER, Role.ADMIN)
 DEVICE_TOKEN_PREFIX = "dev_"
 
 

@@ -17,7 +17,7 @@ from taboor.server.auth import Principal
 from taboor.server.db import Database
 from taboor.server.domain.numbering import valid_prefix
 from taboor.server.models import Category, Center, Counter, CounterService, Service
-from taboor.server.operations import append_event_orm
+from taboor.server.store.events import append_event_orm
 
 DEMO_CATALOG = Path(config.__file__).resolve().parent / "demo" / "catalog.toml"
 SERVICE_FIELDS = (

@@ -34,10 +34,12 @@ from flask_babel import lazy_gettext as _l
 from taboor.server.domain.errors import NotFound, TaboorError
 from taboor.server.domain.numbering import business_day
 from taboor.server.domain.tickets import FINAL_STATES, Priority, TicketState
+from taboor.server.domain.times import iso
 from taboor.server.errors import error_response
-from taboor.server.operations import TicketRow, find_ticket, iso, ticket_view
 from taboor.server.runtime import runtime
 from taboor.server.store import Tx
+from taboor.server.store.tickets import TicketRow, find_ticket
+from taboor.server.views import ticket_view
 
 bp = Blueprint("citizen", __name__)
 

@@ -21,22 +21,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from taboor.server.auth import SYSTEM, Principal, require_center, require_role
+from taboor.server.auth import STAFF_AT_COUNTER, SYSTEM, Principal, require_center, require_role
 from taboor.server.db import Database
 from taboor.server.domain.errors import Conflict, NotFound
 from taboor.server.domain.numbering import business_day
 from taboor.server.domain.tickets import TicketState
-from taboor.server.operations import (
-    QUEUED,
-    STAFF_AT_COUNTER,
-    Outcome,
-    Published,
-    append_event,
-    find_ticket,
-    queue_print,
-    ticket_view,
-)
+from taboor.server.operations import Outcome, Published
+from taboor.server.operations.printing import QUEUED, queue_print
 from taboor.server.store import Tx
+from taboor.server.store.events import append_event
+from taboor.server.store.tickets import find_ticket
+from taboor.server.views import ticket_view
 
 PRINTED, FAILED = "printed", "failed"
 # The printer spec of a kiosk whose tickets its print agent prints.

@@ -6,21 +6,22 @@ import json
 from collections import defaultdict
 from datetime import date, datetime
 
-from taboor.server.auth import Principal, require_center, require_counter, require_role
+from taboor.server.auth import (
+    STAFF_AT_COUNTER,
+    Principal,
+    require_center,
+    require_counter,
+    require_role,
+)
 from taboor.server.domain.errors import NotFound
 from taboor.server.domain.estimator import WINDOW, counter_share, estimate_wait
 from taboor.server.domain.numbering import business_day
-from taboor.server.operations import (
-    STAFF_AT_COUNTER,
-    CounterRow,
-    counter_view,
-    find_counter,
-    find_ticket,
-    iso,
-    recent_handling,
-    ticket_view,
-)
+from taboor.server.domain.times import iso
 from taboor.server.store import Tx
+from taboor.server.store.counters import CounterRow, find_counter
+from taboor.server.store.tickets import counter_queue as queued_at_counter
+from taboor.server.store.tickets import find_ticket, recent_service_s
+from taboor.server.views import counter_view, ticket_view
 
 _CENTER_COLUMNS = (
     "id", "code", "name_ar", "name_en", "governorate_ar", "governorate_en", "timezone",
@@ -137,7 +138,7 @@ def list_services(tx: Tx, code: str, now: datetime) -> list[dict[str, object]]:
         estimate = estimate_wait(
             waiting.get(sid, 0),
             shares.get(sid, []),
-            recent_handling(recent.get(sid, []), tx),
+            recent_service_s(tx, recent.get(sid, [])),
             row[12],
             min_plausible_s=row[13],
         )
@@ -198,18 +199,6 @@ def ticket_by_public_id(tx: Tx, public_id: str) -> dict[str, object]:
     return ticket_view(tx, find_ticket(tx, ticket_id))
 
 
-# The calling order of `operations._NEXT_WAITING` (the calling rule of
-# server/domain/calling.py: effective time, then id) over every waiting ticket of the
-# counter's services instead of only the first; keep the two WHERE and ORDER BY alike
-# (tests/integration/test_counter_queue_api.py checks that call_next takes the head).
-_COUNTER_QUEUE = """
-SELECT t.id, t.label, s.code, t.priority, t.issued_at
-FROM tickets t JOIN services s ON s.id = t.service_id
-WHERE t.center_id = :center_id AND t.state = 'waiting' AND t.day = :day
-  AND t.service_id IN (SELECT service_id FROM counter_services WHERE counter_id = :counter_id)
-ORDER BY t.effective_at, t.id"""
-
-
 def counter_queue(tx: Tx, counter_id: int, *, actor: Principal, now: datetime) -> dict[str, object]:
     """Today's waiting tickets for the services a counter serves, in calling order.
 
@@ -221,18 +210,14 @@ def counter_queue(tx: Tx, counter_id: int, *, actor: Principal, now: datetime) -
     require_center(actor, counter.center_id)
     require_counter(actor, counter.id)
     day = business_day(now, counter.timezone)
-    rows = tx.all(
-        _COUNTER_QUEUE,
-        {"center_id": counter.center_id, "counter_id": counter.id, "day": tx.day(day)},
-    )
     in_service: dict[str, int] = defaultdict(int)
     tickets = []
-    for order, (ticket_id, ticket_label, service, priority, issued_at) in enumerate(rows, 1):
-        in_service[service] += 1
+    for order, row in enumerate(queued_at_counter(tx, counter.center_id, counter.id, day), 1):
+        in_service[row["service"]] += 1
         tickets.append({
-            "id": ticket_id, "label": ticket_label, "service": service, "priority": priority,
-            "issued_at": iso(tx.read_time(issued_at)), "position": in_service[service],
-            "order": order,
+            "id": row["id"], "label": row["label"], "service": row["service"],
+            "priority": row["priority"], "issued_at": iso(tx.read_time(row["issued_at"])),
+            "position": in_service[row["service"]], "order": order,
         })  # fmt: skip
     return {
         "counter_id": counter.id,

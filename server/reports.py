@@ -45,11 +45,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from taboor.server.db import Database
+from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput, NotFound
 from taboor.server.domain.stats import (
     ALL,
     CounterInterval,
-    CounterState,
     Durations,
     GroupSummary,
     PeriodSummary,

@@ -30,8 +30,19 @@ class Candidate:
     effective_at: datetime
 
 
+def calling_key(candidate: Candidate) -> tuple[datetime, int]:
+    """The calling order: earliest effective time first, then the lower id."""
+    return (candidate.effective_at, candidate.id)
+
+
+# The same order over the columns of `tickets`, for the data layer's statements
+# (server/store/tickets.py); tests/integration/test_calling_order.py proves on random
+# queues that the database calls in exactly the order of `pick_next`.
+SQL_ORDER = "effective_at, id"
+
+
 def pick_next(candidates: Iterable[Candidate], services: Iterable[str]) -> Candidate | None:
     """The candidate a counter serving `services` calls next, or None."""
     served = set(services)
     eligible = [c for c in candidates if c.service in served]
-    return min(eligible, key=lambda c: (c.effective_at, c.id), default=None)
+    return min(eligible, key=calling_key, default=None)

@@ -254,9 +254,9 @@ def simulate_day(params: SimParams, seed: int) -> SimDay:
         if c.closes_s is not None:
             push(c.closes_s, SimKind.COUNTER_CLOSED, None, c.name)
     service_of: dict[int, str] = {}
-    for ticket, (t, code) in enumerate(_arrivals(params, rng), start=1):
-        service_of[ticket] = code
-        push(t, SimKind.ISSUED, ticket, None)
+    for number, (t, arrived_for) in enumerate(_arrivals(params, rng), start=1):
+        service_of[number] = arrived_for
+        push(t, SimKind.ISSUED, number, None)
 
     events: list[SimEvent] = []
     waiting: dict[int, Candidate] = {}
@@ -286,12 +286,12 @@ def simulate_day(params: SimParams, seed: int) -> SimDay:
 
     while heap:
         t, _, kind, ticket, name = heapq.heappop(heap)
-        service = service_of.get(ticket) if ticket is not None else None
-        events.append(SimEvent(at(t), kind, ticket, service, name))
-        if kind is SimKind.ISSUED and ticket is not None and service is not None:
-            waiting[ticket] = Candidate(ticket, service, at(t))
+        code = service_of.get(ticket) if ticket is not None else None
+        events.append(SimEvent(at(t), kind, ticket, code, name))
+        if kind is SimKind.ISSUED and ticket is not None and code is not None:
+            waiting[ticket] = Candidate(ticket, code, at(t))
             for c in params.counters:
-                if service in c.services:
+                if code in c.services:
                     call(c.name, t)
         elif kind is SimKind.COUNTER_OPENED and name is not None:
             is_open[name] = True

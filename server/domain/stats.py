@@ -69,11 +69,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from itertools import accumulate, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput
 from taboor.server.domain.tickets import Priority, TicketState
 
@@ -120,11 +120,6 @@ class TicketFacts:
                 names = ("issued_at", "first_called_at", "started_at", "finished_at")
                 for name, each in zip(names, times, strict=True):
                     _require_aware(name, each)
-
-
-class CounterState(StrEnum):
-    OPEN = "open"
-    PAUSED = "paused"
 
 
 @dataclass(frozen=True)
@@ -831,11 +826,13 @@ class _GroupTally:
 
     def summary(self) -> GroupSummary:
         w, s = self.wait, self.service
-        return GroupSummary(
-            *self.counts,
+        summary = GroupSummary(
             wait=Durations(w[0], w[1], w[2], _pack(w[3]) if w[0] else 0),
             service=Durations(s[0], s[1], s[2], _pack(s[3]) if s[0] else 0),
         )
+        for name, count in zip(GroupSummary.COUNTS, self.counts, strict=True):
+            setattr(summary, name, count)
+        return summary
 
 
 def _merged_spans(
@@ -847,6 +844,7 @@ def _merged_spans(
         raw.setdefault(iv.counter, {}).setdefault(CounterState(iv.state), []).append(
             (iv.start, iv.end)
         )
+    result: dict[str, dict[CounterState, tuple[list[tuple[datetime, datetime]], list[datetime]]]]
     result = {}
     for counter, by_state in raw.items():
         result[counter] = {}

@@ -4,9 +4,10 @@ import json
 
 from sqlalchemy import delete, select, update
 
-from taboor.server import operations as ops
 from taboor.server.auth import SYSTEM
 from taboor.server.models import Event
+from taboor.server.operations import counters as counter_ops
+from taboor.server.operations import tickets as ops
 from tests.conftest import bearer
 
 
@@ -135,7 +136,7 @@ def _some_events(rt):
 
         cid = session.scalar(select(Counter.id).join(Center, Center.id == Counter.center_id)
                              .where(Center.code == "DAM-MIDAN", Counter.number == 1))
-    ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
+    counter_ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
     for _ in range(3):
         ops.issue(rt.db, "DAM-MIDAN", "civil-extract-individual", actor=SYSTEM, now=rt.now(),
                   head_starts_s={})

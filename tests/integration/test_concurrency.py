@@ -10,11 +10,12 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from taboor.server import operations as ops
 from taboor.server.audit import verify_all
 from taboor.server.auth import SYSTEM
 from taboor.server.domain.tickets import Action
 from taboor.server.models import Center, Counter, CounterService, Event, Service, Ticket
+from taboor.server.operations import counters as counter_ops
+from taboor.server.operations import tickets as ops
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def test_concurrent_kiosks_and_clerks_lose_nothing_and_call_nothing_twice(rt):
         counter_ids = list(session.scalars(select(Counter.id).join(Counter.center).where(
             Center.code == CENTER).order_by(Counter.number)))[:CLERKS]
     for cid in counter_ids:
-        ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
+        counter_ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
 
     issued: list[dict] = []
     called: list[int] = []

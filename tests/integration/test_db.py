@@ -123,7 +123,8 @@ WORKER = textwrap.dedent("""
     from taboor.server.app import create_app
     from taboor.server.runtime import runtime
     from taboor.server.auth import SYSTEM
-    from taboor.server import operations as ops
+    from taboor.server.operations import counters as counter_ops
+    from taboor.server.operations import tickets as ops
     app = create_app(json.loads(sys.argv[1]))
     with app.app_context():
         rt = runtime()

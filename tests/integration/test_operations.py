@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from taboor.server import operations as ops
 from taboor.server.audit import verify_all
 from taboor.server.auth import SYSTEM
 from taboor.server.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from taboor.server.domain.tickets import Action
 from taboor.server.models import Counter, Event, Ticket
+from taboor.server.operations import counters as counter_ops
+from taboor.server.operations import tickets as ops
 
 CENTER = "DAM-MIDAN"
 EXTRACT = "civil-extract-individual"
@@ -31,7 +32,7 @@ def counter_id(rt, number: int) -> int:
 
 def opened(rt, number: int) -> int:
     cid = counter_id(rt, number)
-    ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
+    counter_ops.set_counter_state(rt.db, cid, "open", actor=SYSTEM, now=rt.now())
     return cid
 
 
@@ -225,7 +226,7 @@ def test_pausing_a_busy_counter_is_refused(rt):
     issue(rt)
     call_next(rt, cid)
     with pytest.raises(Conflict):
-        ops.set_counter_state(rt.db, cid, "paused", actor=SYSTEM, now=rt.now())
+        counter_ops.set_counter_state(rt.db, cid, "paused", actor=SYSTEM, now=rt.now())
 
 
 def test_times_are_stored_and_returned_in_utc(rt, clock):

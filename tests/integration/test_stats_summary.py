@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from taboor.server import operations as ops
 from taboor.server import reports
 from taboor.server.auth import SYSTEM, Principal
 from taboor.server.domain.stats import Scope, build_report, local_midnight
 from taboor.server.domain.tickets import Action
 from taboor.server.models import Counter, Service, User
+from taboor.server.operations import counters as counter_ops
+from taboor.server.operations import tickets as ops
 from tests.unit.test_stats_summary import assert_same_figures
 
 CENTER = "DAM-MIDAN"
@@ -47,7 +48,9 @@ class Floor:
                          head_starts_s=self.rt.settings.head_starts_s()).body  # fmt: skip
 
     def counter_state(self, state: str) -> None:
-        ops.set_counter_state(self.rt.db, self.counter, state, actor=self.clerk, now=self.clock.now)
+        counter_ops.set_counter_state(
+            self.rt.db, self.counter, state, actor=self.clerk, now=self.clock.now
+        )
 
     def next(self) -> dict:
         return ops.call_next(self.rt.db, self.counter, actor=self.clerk, now=self.clock.now).body

@@ -17,6 +17,7 @@ from taboor.server.migrate import alembic_config
 from taboor.server.models import Base, Center, Counter, Event, Service, User
 from tests.conftest import login
 from tests.integration import test_concurrency as sqlite_concurrency
+from tests.integration.test_calling_order import play_random_queue
 
 CENTER = "DAM-MIDAN"
 EXTRACT = "civil-extract-individual"
@@ -25,6 +26,13 @@ EXTRACT = "civil-extract-individual"
 def _run_shared_test(test, request: pytest.FixtureRequest) -> None:
     """Run a test written for SQLite with this directory's (PostgreSQL) fixtures."""
     test(**{name: request.getfixturevalue(name) for name in inspect.signature(test).parameters})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_postgres_calls_in_the_order_of_pick_next(rt, clock, seed):
+    called, listed, expected = play_random_queue(rt, clock, seed)
+    assert called == expected
+    assert listed == expected
 
 
 def test_migrations_upgrade_to_head_and_the_demo_loads(rt, demo):

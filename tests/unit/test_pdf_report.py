@@ -23,9 +23,9 @@ from taboor.printers.pdf_report import (
     visual_lines,
     wrap_logical,
 )
+from taboor.server.domain.counters import CounterState
 from taboor.server.domain.stats import (
     CounterInterval,
-    CounterState,
     Scope,
     TicketFacts,
     build_report,

@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput
 from taboor.server.domain.stats import (
     CounterInterval,
-    CounterState,
     Scope,
     Summary,
     TicketFacts,

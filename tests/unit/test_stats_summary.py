@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from taboor.server.domain.counters import CounterState
 from taboor.server.domain.stats import (
     ALL,
     COUNTER,
     HIST_EDGES,
     HIST_LINEAR_S,
     CounterInterval,
-    CounterState,
     Durations,
     GroupSummary,
     PeriodSummary,

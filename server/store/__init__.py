@@ -1,4 +1,8 @@
-"""The hot path's SQL on a bare DB-API cursor, for SQLite and PostgreSQL alike.
+"""The data layer: SQL on a bare DB-API cursor, for SQLite and PostgreSQL alike.
+
+One module per group of tables (`tickets`, `counters`, `events`, `printing`, `centers`)
+holds the statements and decodes rows by column name into typed rows; use cases and
+pages call these functions, and never write SQL of their own.
 
 Issuing and calling tickets happen on every kiosk press and every clerk click. Through
 SQLAlchemy each statement costs about 0.1 ms of Python before SQLite even sees it;
@@ -49,6 +53,24 @@ class Tx:
         self.run(sql, params)
         return self.cursor.fetchall()
 
+    def mapping(
+        self, sql: str, params: Mapping[str, object] | None = None
+    ) -> dict[str, Any] | None:
+        """The first row as a dict by column name, or None."""
+        row = self.one(sql, params)
+        return None if row is None else dict(zip(self._names(), row, strict=True))
+
+    def mappings(
+        self, sql: str, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every row as a dict by column name."""
+        rows = self.all(sql, params)
+        names = self._names()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _names(self) -> list[str]:
+        return [column[0] for column in self.cursor.description]
+
     # values in
     def time(self, value: datetime | None) -> object:
         """A time to bind: on SQLite, text in SQLAlchemy's own DateTime format."""
@@ -72,4 +94,7 @@ class Tx:
 
     @staticmethod
     def read_day(value: object) -> date:
-        return date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[return-value]
+        if isinstance(value, str):
+            return date.fromisoformat(value)
+        assert isinstance(value, date)
+        return value
