@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from taboor.server import accounts, print_jobs, queries, reports
+from taboor.server import accounts, contract, print_jobs, queries, reports
 from taboor.server.auth import Principal, Role, require_center, require_role
+from taboor.server.contract import documented, parse
 from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput, Unauthorized
 from taboor.server.domain.tickets import Action
@@ -20,11 +21,6 @@ from taboor.server.operations import tickets as ticket_ops
 from taboor.server.runtime import runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-_MISSING = object()
-MAX_ID = 2**63 - 1  # the largest id a database integer column holds
-MAX_TEXT = 1000
-
 
 def _body() -> dict[str, Any]:
     """The request's JSON object ({} when there is no body)."""
@@ -40,39 +36,11 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _field(
-    body: dict[str, Any],
-    name: str,
-    kind: type,
-    *,
-    required: bool = True,
-    default: Any = None,
-) -> Any:
-    value = body.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise InvalidInput(f"{name} is required", field=name, code="missing_field")
-        return default
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidInput(f"{name} must be a {kind.__name__}", field=name)
-    if kind is int and not 0 < value <= MAX_ID:
-        raise InvalidInput(f"{name} must be between 1 and {MAX_ID}", field=name)
-    if kind is str:
-        _check_text(name, value)
-    return value
-
-
-def _check_text(name: str, value: str) -> None:
-    # PostgreSQL text cannot hold NUL, and no name, code or reason needs it or a novel.
-    if "\x00" in value or len(value) > MAX_TEXT:
-        raise InvalidInput(f"{name} must be text of at most {MAX_TEXT} characters", field=name)
-
-
 def _arg(name: str) -> str | None:
-    """A query-string argument, checked like a body field."""
+    """A query-string argument, checked like a body's text field."""
     value = request.args.get(name)
     if value is not None:
-        _check_text(name, value)
+        contract.check_text(name, value)
     return value
 
 
@@ -122,20 +90,20 @@ def _answer(outcome: Outcome, status: int = 200) -> Response | tuple[str, int]:
 
 
 @bp.get("/openapi.json")
+@documented({200: {"type": "object"}})
 def openapi():
-    """The OpenAPI document describing every route."""
-    return jsonify(openapi_document())
+    """This document: every route of /api/v1, generated from the code."""
+    return jsonify(openapi_document(current_app))
 
 
 @bp.post("/auth/token")
+@documented({200: contract.TokenAnswer}, errors=(400, 401, 429), body=contract.TokenRequest)
 def auth_token():
     """Exchange a staff username and password for a bearer token."""
-    body = _body()
-    username = _field(body, "username", str)
-    password = _field(body, "password", str)
+    body = parse(contract.TokenRequest, _body())
     rt = runtime()
     token, user = accounts.login(
-        rt.db, rt.tokens, username, password,
+        rt.db, rt.tokens, body.username, body.password,
         throttle=rt.logins, address=request.remote_addr or "",
     )  # fmt: skip
     return jsonify(
@@ -149,6 +117,7 @@ def auth_token():
 
 
 @bp.delete("/auth/token")
+@documented({204: None}, errors=(400, 401), auth=True)
 def sign_out():
     """Sign the bearer staff token out: it is refused from now on."""
     rt = runtime()
@@ -157,6 +126,7 @@ def sign_out():
 
 
 @bp.get("/centers")
+@documented({200: {"type": "array", "items": {"$ref": "#/components/schemas/Center"}}})
 def centers():
     """All centers."""
     with runtime().db.reading() as tx:
@@ -164,6 +134,7 @@ def centers():
 
 
 @bp.get("/centers/<code:center>")
+@documented({200: contract.Center}, errors=(404,))
 def center(center: str):
     """One center."""
     with runtime().db.reading() as tx:
@@ -171,6 +142,8 @@ def center(center: str):
 
 
 @bp.get("/centers/<code:center>/services")
+@documented({200: {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}},
+            errors=(404,))  # fmt: skip
 def services(center: str):
     """A center's services with how many wait and the estimated wait."""
     with runtime().db.reading() as tx:
@@ -178,6 +151,7 @@ def services(center: str):
 
 
 @bp.get("/centers/<code:center>/waits")
+@documented({200: contract.Waits}, errors=(404,))
 def waits(center: str):
     """Open feed of the current waits per service (no token; no personal data)."""
     rt = runtime()
@@ -204,6 +178,8 @@ def waits(center: str):
 
 
 @bp.get("/centers/<code:center>/counters")
+@documented({200: {"type": "array", "items": {"$ref": "#/components/schemas/Counter"}}},
+            errors=(404,))  # fmt: skip
 def counters(center: str):
     """A center's counters, their state and current ticket."""
     with runtime().db.reading() as tx:
@@ -211,6 +187,8 @@ def counters(center: str):
 
 
 @bp.get("/centers/<code:center>/stats")
+@documented({200: contract.Stats}, errors=(400, 401, 403, 404), auth=True,
+            query=contract.report_query("service", "counter", "clerk"))  # fmt: skip
 def stats(center: str):
     """Wait and service statistics for local days from..to (manager or admin)."""
     actor = require_role(_actor(), Role.MANAGER, Role.ADMIN)
@@ -225,6 +203,8 @@ def stats(center: str):
 
 
 @bp.get("/stats")
+@documented({200: contract.AllCentersStats}, errors=(400, 401, 403, 404), auth=True,
+            query=contract.report_query("service", "clerk"))  # fmt: skip
 def all_centers_stats():
     """Every center's statistics together, and each center's own (admin)."""
     require_role(_actor(), Role.ADMIN)
@@ -237,6 +217,7 @@ def all_centers_stats():
 
 
 @bp.get("/centers/<code:center>/snapshot")
+@documented({200: contract.Snapshot}, errors=(404,))
 def snapshot(center: str):
     """Everything a live page needs to redraw, with the event sequence number."""
     with runtime().db.reading() as tx:
@@ -244,23 +225,22 @@ def snapshot(center: str):
 
 
 @bp.post("/centers/<code:center>/tickets")
+@documented({201: contract.Ticket}, errors=(400, 401, 403, 404, 503), auth=True,
+            body=contract.IssueRequest)  # fmt: skip
 def issue(center: str):
-    """Issue a ticket (kiosk device, clerk, manager or admin)."""
+    """Issue a ticket (kiosk device of the center, clerk, manager or admin)."""
     actor = _actor()
-    body = _body()
-    service = _field(body, "service", str)
-    priority = _field(body, "priority", str, required=False, default="normal")
-    lang = _field(body, "lang", str, required=False, default="ar")
+    body = parse(contract.IssueRequest, _body())
     rt = runtime()
     outcome = ticket_ops.issue(
         rt.db,
         center,
-        service,
+        body.service,
         actor=actor,
         now=rt.now(),
         head_starts_s=rt.settings.head_starts_s(),
-        priority=priority,
-        lang=lang,
+        priority=body.priority,
+        lang=body.lang,
         printer=rt.settings.printer,
         base_url=_public_url(),
     )
@@ -273,10 +253,11 @@ def _public_url() -> str:
 
 
 @bp.post("/tickets/<id:ticket_id>/reprint")
+@documented({202: contract.PrintJob}, errors=(400, 401, 403, 404, 409, 503), auth=True)
 def reprint(ticket_id: int):
     """Print a ticket again (staff): on the printer of its last print job."""
     actor = _actor()
-    _body()
+    parse(contract.Empty, _body())
     rt = runtime()
     outcome = print_jobs.reprint(
         rt.db,
@@ -291,6 +272,7 @@ def reprint(ticket_id: int):
 
 
 @bp.get("/tickets/<code:public_id>")
+@documented({200: contract.Ticket}, errors=(404,))
 def ticket(public_id: str):
     """A ticket's state, position and estimated wait, by its public id (the QR code)."""
     with runtime().db.reading() as tx:
@@ -298,15 +280,18 @@ def ticket(public_id: str):
 
 
 @bp.post("/counters/<id:counter_id>/next")
+@documented({200: contract.Ticket, 204: None}, errors=(400, 401, 403, 404, 409, 503),
+            auth=True)  # fmt: skip
 def call_next(counter_id: int):
-    """Call the next ticket for this counter (204 when nobody waits)."""
+    """Call the next ticket for this counter by the calling rule (204 when nobody waits)."""
     actor = _actor()
-    _body()
+    parse(contract.Empty, _body())
     rt = runtime()
     return _answer(ticket_ops.call_next(rt.db, counter_id, actor=actor, now=rt.now()))
 
 
 @bp.get("/counters/<id:counter_id>/queue")
+@documented({200: contract.CounterQueue}, errors=(401, 403, 404, 503), auth=True)
 def counter_queue(counter_id: int):
     """Today's waiting tickets for this counter's services, in calling order (staff)."""
     actor = _actor()
@@ -316,23 +301,28 @@ def counter_queue(counter_id: int):
 
 
 @bp.post("/counters/<id:counter_id>/call")
+@documented({200: contract.Ticket}, errors=(400, 401, 403, 404, 409, 503), auth=True,
+            body=contract.CallRequest)  # fmt: skip
 def call_ticket(counter_id: int):
     """Call a specific waiting ticket, with a reason; flagged when out of order."""
     actor = _actor()
-    body = _body()
-    ticket_id = _field(body, "ticket", int)
-    reason = _field(body, "reason", str)
+    body = parse(contract.CallRequest, _body())
     rt = runtime()
     return _answer(
         ticket_ops.call_ticket(
-            rt.db, counter_id, ticket_id, reason=reason, actor=actor, now=rt.now()
+            rt.db, counter_id, body.ticket, reason=body.reason, actor=actor, now=rt.now()
         )
     )
 
 
+_COUNTER_STATE = documented(
+    {200: contract.Counter}, errors=(400, 401, 403, 404, 409, 503), auth=True
+)
+
+
 def _counter_state(counter_id: int, state: str):
     actor = _actor()
-    _body()
+    parse(contract.Empty, _body())
     rt = runtime()
     return _answer(
         counter_ops.set_counter_state(rt.db, counter_id, state, actor=actor, now=rt.now())
@@ -340,71 +330,86 @@ def _counter_state(counter_id: int, state: str):
 
 
 @bp.post("/counters/<id:counter_id>/open")
+@_COUNTER_STATE
 def open_counter(counter_id: int):
     """Open a counter: it starts taking tickets."""
     return _counter_state(counter_id, CounterState.OPEN)
 
 
 @bp.post("/counters/<id:counter_id>/pause")
+@_COUNTER_STATE
 def pause_counter(counter_id: int):
     """Pause a counter (a break): it takes no tickets until opened again."""
     return _counter_state(counter_id, CounterState.PAUSED)
 
 
 @bp.post("/counters/<id:counter_id>/close")
+@_COUNTER_STATE
 def close_counter(counter_id: int):
     """Close a counter for the day."""
     return _counter_state(counter_id, CounterState.CLOSED)
 
 
+_TICKET_ACTION = documented(
+    {200: contract.Ticket}, errors=(400, 401, 403, 404, 409, 503), auth=True,
+    body=contract.ReasonRequest,
+)  # fmt: skip
+
+
 def _ticket_action(ticket_id: int, action: Action):
     actor = _actor()
-    body = _body()
-    reason = _field(body, "reason", str, required=False)
+    body = parse(contract.ReasonRequest, _body())
     rt = runtime()
     return _answer(
-        ticket_ops.act(rt.db, ticket_id, action, actor=actor, now=rt.now(), reason=reason)
+        ticket_ops.act(rt.db, ticket_id, action, actor=actor, now=rt.now(), reason=body.reason)
     )
 
 
 @bp.post("/tickets/<id:ticket_id>/recall")
+@_TICKET_ACTION
 def recall(ticket_id: int):
     """Call a called ticket again (announced again)."""
     return _ticket_action(ticket_id, Action.RECALL)
 
 
 @bp.post("/tickets/<id:ticket_id>/start")
+@_TICKET_ACTION
 def start(ticket_id: int):
     """The citizen arrived at the counter: service starts."""
     return _ticket_action(ticket_id, Action.START)
 
 
 @bp.post("/tickets/<id:ticket_id>/done")
+@_TICKET_ACTION
 def done(ticket_id: int):
     """Service finished."""
     return _ticket_action(ticket_id, Action.FINISH)
 
 
 @bp.post("/tickets/<id:ticket_id>/no-show")
+@_TICKET_ACTION
 def no_show(ticket_id: int):
     """The called citizen did not come."""
     return _ticket_action(ticket_id, Action.NO_SHOW)
 
 
 @bp.post("/tickets/<id:ticket_id>/cancel")
+@_TICKET_ACTION
 def cancel(ticket_id: int):
     """Cancel a waiting or called ticket."""
     return _ticket_action(ticket_id, Action.CANCEL)
 
 
 @bp.post("/tickets/<id:ticket_id>/transfer")
+@documented({200: contract.Ticket}, errors=(400, 401, 403, 404, 409, 503), auth=True,
+            body=contract.TransferRequest)  # fmt: skip
 def transfer(ticket_id: int):
-    """Send the ticket to another service, keeping its place in line."""
+    """Send the ticket to another service, keeping its place in line (called, serving)."""
     actor = _actor()
-    body = _body()
-    service = _field(body, "service", str)
-    reason = _field(body, "reason", str, required=False)
+    body = parse(contract.TransferRequest, _body())
     rt = runtime()
     return _answer(
-        ticket_ops.transfer(rt.db, ticket_id, service, actor=actor, now=rt.now(), reason=reason)
+        ticket_ops.transfer(
+            rt.db, ticket_id, body.service, actor=actor, now=rt.now(), reason=body.reason
+        )
     )

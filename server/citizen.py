@@ -19,6 +19,7 @@ times, reasons and the note a clerk typed as the reason for an out-of-turn call.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -27,10 +28,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 
+from taboor.server import contract
 from taboor.server.domain.errors import NotFound, TaboorError
 from taboor.server.domain.numbering import business_day
 from taboor.server.domain.tickets import FINAL_STATES, Priority, TicketState
@@ -321,13 +324,13 @@ def page_strings() -> dict[str, Any]:
 
 
 def plural_category(n: int, lang: str) -> str:
-    """The CLDR plural category of a whole number (Arabic or English)."""
-    if lang != "ar":
-        return "one" if n == 1 else "other"
-    if n in (0, 1, 2):
-        return ("zero", "one", "two")[n]
-    rest = n % 100
-    return "few" if 3 <= rest <= 10 else "many" if 11 <= rest <= 99 else "other"
+    """The CLDR plural category of a whole number in `lang` (Babel's plural rules)."""
+    return _locale(lang).plural_form(n)
+
+
+@functools.cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
 
 
 def wait_minutes(wait_s: int | None) -> int | None:
@@ -371,6 +374,7 @@ def status_page(public_id: str):
 
 
 @bp.get("/api/v1/tickets/<code:public_id>/progress")
+@contract.documented({200: contract.TicketProgress}, errors=(404, 503))
 def ticket_progress(public_id: str):
     """A ticket with its service and how its line moved (the status page's one request)."""
     rt = runtime()

@@ -1,5 +1,7 @@
 """The public API: the contract's shapes, statuses and every error case."""
 
+import json
+
 import pytest
 
 from tests.conftest import bearer, login
@@ -173,6 +175,20 @@ def test_call_needs_ticket_and_reason(client, clerk, open_counter):
                  "invalid_field", field="ticket")
     assert_error(client.post(url, json={"ticket": True, "reason": "x"}, headers=clerk), 400,
                  "invalid_field", field="ticket")
+
+
+@pytest.mark.parametrize(("url", "body", "field"), [
+    ("/api/v1/auth/token", {"username": "\ud800", "password": "x"}, "username"),
+    ("/api/v1/auth/token", {"username": "x", "password": "a\udfffb"}, "password"),
+    (f"/api/v1/centers/{CENTER}/tickets", {"service": "\ud800"}, "service"),
+    ("/api/v1/tickets/1/cancel", {"reason": "\udc00"}, "reason"),
+    ("/api/v1/tickets/1/transfer", {"service": "\ud800x"}, "service"),
+])
+def test_a_lone_surrogate_in_a_text_field_is_refused_by_name(client, clerk, url, body, field):
+    # JSON allows "\ud800", Python decodes it to a str no database or printer can hold.
+    raw = json.dumps(body).encode()
+    response = client.post(url, data=raw, headers={**clerk, "Content-Type": "application/json"})
+    assert_error(response, 400, "invalid_field", field=field)
 
 
 def test_login_fields_are_checked(client):

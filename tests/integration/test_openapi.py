@@ -78,3 +78,40 @@ def test_real_answers_match_their_schemas_field_for_field(client, kiosk, manager
     _check(spec, "Stats", client.get(f"/api/v1/centers/{CENTER}/stats", headers=manager).json)
     admin = login(client, demo.user("admin"))
     _check(spec, "AllCentersStats", client.get("/api/v1/stats", headers=admin).json)
+
+
+def test_every_answer_of_the_floor_matches_its_generated_schema(client, kiosk, clerk, demo, spec):
+    _check(spec, "Center", client.get(f"/api/v1/centers/{CENTER}").json)
+    for counter in client.get(f"/api/v1/centers/{CENTER}/counters").json:
+        _check(spec, "Counter", counter)
+    _check(spec, "Waits", client.get(f"/api/v1/centers/{CENTER}/waits").json)
+    counter_id = demo.clerks[0]["counter_id"]
+    _check(spec, "Counter", client.post(f"/api/v1/counters/{counter_id}/open", headers=clerk).json)
+    ticket = issue(client, kiosk).json
+    issue(client, kiosk)
+    _check(spec, "CounterQueue", client.get(f"/api/v1/counters/{counter_id}/queue",
+                                            headers=clerk).json)  # fmt: skip
+    called = client.post(f"/api/v1/counters/{counter_id}/next", headers=clerk).json
+    _check(spec, "Ticket", called)
+    _check(spec, "TicketProgress",
+           client.get(f"/api/v1/tickets/{ticket['public_id']}/progress").json)
+    _check(spec, "Ticket", client.get(f"/api/v1/tickets/{ticket['public_id']}").json)
+    user = demo.clerks[1]
+    token = client.post("/api/v1/auth/token",
+                        json={"username": user["username"], "password": user["password"]}).json
+    _check(spec, "TokenAnswer", token)
+    _check(spec, "Error", client.post(f"/api/v1/counters/{counter_id}/next").json)
+
+
+def test_the_document_is_generated_from_the_routes_and_models(app, spec):
+    from taboor.server import contract
+
+    schemas = spec["components"]["schemas"]
+    for model in contract.COMPONENTS:
+        documented = set(schemas[model.__name__]["properties"])
+        assert documented == {f.alias or name for name, f in model.model_fields.items()}
+    issue_op = spec["paths"]["/api/v1/centers/{center}/tickets"]["post"]
+    body = issue_op["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/IssueRequest"}
+    assert schemas["IssueRequest"]["required"] == ["service"]
+    assert issue_op["summary"] == app.view_functions["api.issue"].__doc__.splitlines()[0]

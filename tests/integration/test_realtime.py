@@ -11,6 +11,7 @@ import requests
 import socketio as socketio_client
 from sqlalchemy import select
 
+from taboor.server import contract
 from taboor.server.accounts import create_device
 from taboor.server.auth import SYSTEM
 from taboor.server.models import Center, Device
@@ -338,3 +339,26 @@ def test_rooms_never_hear_a_tickets_public_id_or_priority(client, kiosk, display
     [(_, payload)] = events(display)
     assert "public_id" not in payload["ticket"] and "priority" not in payload["ticket"]
     assert payload["ticket"]["label"]
+
+
+def test_every_live_event_matches_its_contract_model(client, kiosk, clerk, counter, display):
+    join(display)
+    display.get_received()
+    first = issue(client, kiosk)
+    issue(client, kiosk)
+    called = client.post(f"/api/v1/counters/{counter}/next", headers=clerk).json
+    assert called["id"] == first["id"]
+    for action in ("recall", "start", "done"):
+        client.post(f"/api/v1/tickets/{called['id']}/{action}", headers=clerk)
+    client.post(f"/api/v1/counters/{counter}/next", headers=clerk)
+    client.post(f"/api/v1/tickets/{called['id'] + 1}/transfer",
+                json={"service": "civil-family-statement"}, headers=clerk)  # fmt: skip
+    client.post(f"/api/v1/counters/{counter}/pause", headers=clerk)
+    seen = events(display)
+    names = {name for name, _ in seen}
+    assert names == {"ticket.issued", "ticket.called", "ticket.started", "ticket.done",
+                     "ticket.transferred", "counter.changed"}  # fmt: skip
+    for name, payload in seen:
+        model = contract.CounterEvent if name == "counter.changed" else contract.TicketEvent
+        model.model_validate(payload)
+        assert "public_id" not in payload.get("ticket", {})
