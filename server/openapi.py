@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from taboor.server import contract
 
@@ -30,7 +30,7 @@ _ERRORS = {
 }
 _DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
 # URL converters (server/app.py) as schemas, and what the path names mean.
-_CONVERTERS = {
+_CONVERTERS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": contract.MAX_ID},
     "code": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
 }
@@ -55,8 +55,12 @@ def _summary(view: Any) -> str:
     return (view.__doc__ or "").strip().splitlines()[0].strip()
 
 
+def _route(view: Any) -> contract.Route | None:
+    return getattr(view, "taboor_route", None)
+
+
 def _operation(rule_path: str, view: Any, method: str) -> dict[str, Any]:
-    route: contract.Route | None = getattr(view, "taboor_route", None)
+    route = _route(view)
     if route is None:
         raise LookupError(f"{view.__module__}.{view.__name__} is not @documented")
     responses: dict[str, Any] = {}
@@ -98,12 +102,11 @@ def _operation(rule_path: str, view: Any, method: str) -> dict[str, Any]:
 
 
 def _components(app: Flask) -> dict[str, Any]:
-    bodies = {
-        view.taboor_route.body
-        for view in app.view_functions.values()
-        if getattr(view, "taboor_route", None) is not None and view.taboor_route.body
-    }
-    models = [(m, "serialization") for m in contract.COMPONENTS]
+    routes = [_route(view) for view in app.view_functions.values()]
+    bodies = {route.body for route in routes if route is not None and route.body is not None}
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "serialization") for m in contract.COMPONENTS
+    ]
     models += [(m, "validation") for m in sorted(bodies, key=lambda m: m.__name__)]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
     return schemas.get("$defs", {})

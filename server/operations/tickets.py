@@ -7,7 +7,6 @@ there why), not through the ORM.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -74,9 +73,7 @@ def issue(
             raise NotFound(
                 f"no service {service_code!r} in {center_code}", code="service_not_found"
             )
-        options = target.options
-        options = json.loads(options) if isinstance(options, str) else options or {}
-        allow_priority(klass, options, at_kiosk=at_kiosk, center=center_code)
+        allow_priority(klass, target.options, at_kiosk=at_kiosk, center=center_code)
         day = business_day(now, target.timezone)
         number = tickets.next_number(tx, target.service_id, day)
         public_id = secrets.token_urlsafe(12)

@@ -8,6 +8,7 @@ and tests/integration/test_calling_order.py proves on random queues that the two
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -155,7 +156,7 @@ class IssueTarget:
     center_id: int
     center_code: str
     timezone: str
-    options: object
+    options: dict[str, Any]  # the center's options (JSON)
     service_id: int | None
     prefix: str | None
     avg_service_s: int | None
@@ -165,7 +166,11 @@ class IssueTarget:
 def issue_target(tx: Tx, center: str, service: str) -> IssueTarget | None:
     """The center by code with its active service by code; None when no such center."""
     row = tx.mapping(_CENTER_AND_SERVICE, {"center": center, "service": service, "yes": True})
-    return None if row is None else IssueTarget(**row)
+    if row is None:
+        return None
+    options = row["options"]
+    row["options"] = json.loads(options) if isinstance(options, str) else options or {}
+    return IssueTarget(**row)
 
 
 def next_number(tx: Tx, service_id: int, day: date) -> int:
