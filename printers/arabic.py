@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 LRI = "\u2066"  # LEFT-TO-RIGHT ISOLATE
 PDI = "\u2069"  # POP DIRECTIONAL ISOLATE
@@ -73,15 +74,24 @@ def mirror_brackets(line: str) -> str:
     return "".join(out)
 
 
-def visual_order(text: str) -> str:
-    """Shape one line with arabic-reshaper and reorder it with python-bidi (no raqm).
+@lru_cache(maxsize=8192)
+def visual_line(line: str, rtl: bool) -> str:
+    """One line as drawn without raqm: Arabic shaped (arabic-reshaper), then reordered
+    (python-bidi) with the page's base direction. The one place Taboor shapes Arabic:
+    tickets (image and PDF) and reports.
 
     Call it on a single, already wrapped line: reordering a paragraph and then cutting
-    it into lines would put the end of the sentence on the first line.
+    it into lines would put the end of the sentence on the first line. A line without
+    any right-to-left letter is drawn as written. Cached: wrapping measures the same
+    candidate lines again and again, and arabic-reshaper re-reads its settings on every
+    call.
     """
+    if not has_rtl(line):
+        return strip_controls(line)
     # Imported here so that the raqm path does not need these packages loaded.
     import arabic_reshaper
     from bidi import get_display
 
-    shaped = arabic_reshaper.reshape(mirror_brackets(text))
-    return strip_controls(get_display(shaped, base_dir="R"))
+    if rtl:
+        line = mirror_brackets(line)
+    return strip_controls(get_display(arabic_reshaper.reshape(line), base_dir="R" if rtl else "L"))

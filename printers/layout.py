@@ -23,8 +23,7 @@ from taboor.printers.arabic import (
     eastern_digits,
     has_rtl,
     ltr_isolate,
-    strip_controls,
-    visual_order,
+    visual_line,
     words,
 )
 from taboor.printers.fonts import BASIC, RAQM, default_engine, load_font
@@ -245,7 +244,7 @@ class Face:
         """What the engine is given: logical text and a direction for raqm, else visual text."""
         if self.engine == RAQM:
             return text, {"direction": "rtl" if rtl else "ltr", "language": "ar" if rtl else "en"}
-        return (visual_order(text) if rtl else strip_controls(text)), {}
+        return visual_line(text, rtl), {}
 
     def bbox(self, text: str, rtl: bool) -> tuple[int, int, int, int]:
         """Ink box of a line drawn with its baseline at y = 0 and its start at x = 0."""

@@ -19,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from taboor.printers.arabic import strip_controls, visual_order, words
+from taboor.printers.arabic import visual_line, words
 from taboor.printers.fonts import font_path
 from taboor.printers.layout import QR, Gap, Label, Logo, Rule, Text, TicketPrint, compose
 
@@ -47,15 +47,11 @@ def _register_font() -> str:
     return FONT
 
 
-def _visual(text: str, rtl: bool) -> str:
-    return visual_order(text) if rtl else strip_controls(text)
-
-
 def _wrap(text: str, rtl: bool, size: float, width: float) -> list[str]:
     """Wrap by words in logical order, measuring each candidate as it will be drawn."""
 
     def fits(line: str) -> bool:
-        return pdfmetrics.stringWidth(_visual(line, rtl), FONT, size) <= width
+        return pdfmetrics.stringWidth(visual_line(line, rtl), FONT, size) <= width
 
     lines: list[str] = []
     current = ""
@@ -68,7 +64,7 @@ def _wrap(text: str, rtl: bool, size: float, width: float) -> list[str]:
             current = candidate
     if current:
         lines.append(current)
-    return [_visual(line, rtl) for line in lines]
+    return [visual_line(line, rtl) for line in lines]
 
 
 def _qr_size(url: str) -> tuple[segno.QRCode, float]:

@@ -15,7 +15,7 @@ from taboor.printers.arabic import (
     WESTERN_DIGITS,
     eastern_digits,
     ltr_isolate,
-    visual_order,
+    visual_line,
     words,
 )
 from taboor.printers.fonts import BASIC, RAQM, font_path, raqm_available
@@ -155,16 +155,16 @@ def test_arabic_is_drawn_right_to_left(engine) -> None:
 def test_fallback_reorders_each_wrapped_line_on_its_own() -> None:
     lines = wrap(LONG_AR, True, Face(36, 700, BASIC), 368)
     assert lines[0].startswith("تصديق")  # wrapping happened in logical order
-    first_visual = visual_order(lines[0])
+    first_visual = visual_line(lines[0], rtl=True)
     # The first word of the sentence is at the right end of the first printed line.
-    assert first_visual.endswith(visual_order("تصديق"))
+    assert first_visual.endswith(visual_line("تصديق", rtl=True))
 
 
 @pytest.mark.parametrize("date", ["2026-03-01 09:00", eastern_digits("2026-03-01 09:00")])
 def test_isolated_date_keeps_its_order_inside_an_arabic_line_without_raqm(date) -> None:
-    shown = visual_order("وقت الإصدار: " + ltr_isolate(date))
+    shown = visual_line("وقت الإصدار: " + ltr_isolate(date), rtl=True)
     assert date in shown
-    assert date not in visual_order("وقت الإصدار: " + date)  # what the isolate prevents
+    assert date not in visual_line("وقت الإصدار: " + date, rtl=True)  # what the isolate prevents
 
 
 @pytest.mark.skipif(not raqm_available(), reason="no libraqm")
@@ -294,6 +294,13 @@ def test_width_must_be_whole_bytes(ticket, width) -> None:
 def test_brackets_in_an_arabic_line_face_the_right_way_without_raqm():
     # Visual order runs left to right: the logical closing bracket is drawn leftmost,
     # and must be drawn as "(" to close the parenthesis read from the right.
-    from taboor.printers.arabic import visual_order
+    from taboor.printers.arabic import visual_line
 
-    assert visual_order("أ (ب)") == "(ﺏ) ﺃ"
+    assert visual_line("أ (ب)", rtl=True) == "(ﺏ) ﺃ"
+
+
+def test_a_line_without_arabic_is_drawn_as_written_on_an_arabic_ticket():
+    # Reordering it with a right-to-left base direction moved its brackets and its
+    # leading sign to the other end ("(Citizen Service Center )Midan").
+    for line in ("Citizen Service Center (Midan)", "~ 15 min", "A-042"):
+        assert visual_line(line, rtl=True) == line
