@@ -268,7 +268,7 @@ class PrintJob(Base):
 
 
 class StatsPeriod(Base):
-    """A summarised day or month of a center's statistics (server.domain.stats).
+    """A summarised day or month of a center's statistics (server.domain.summaries).
 
     A row exists only while the period's summary is valid: an operation that changes a
     ticket of the day deletes the day's and its month's rows in its own transaction.

@@ -1,10 +1,12 @@
-"""Statistics reports: reading their facts, and keeping the summaries long ranges merge.
+"""Statistics reports: who may read one, what it is computed from, and keeping the
+summaries long ranges merge.
 
-Figures themselves are defined once, in `server.domain.stats`; this module turns rows
-into `TicketFacts` and `CounterInterval`s and stores and loads day and month summaries.
-First calls and counter states come from the event log (a transfer clears a ticket's
-own call time; a counter keeps only its current state), never from counters kept on
-the side.
+Figures are defined once, in `server.domain.stats` (one ticket's figures, a report from
+tickets), `server.domain.summaries` (summaries and merging them) and
+`server.domain.histogram`; the SQL that reads facts and stores summaries is in
+`server.store.stats`. This module decides what a report merges, what to summarise and
+when, and `read_report` is the one way the API, the dashboard and `taboor report` ask
+for a report.
 
 How a report is computed:
 
@@ -25,7 +27,8 @@ Keeping stored summaries true:
   SLA target and minimum service time); a summary on another basis is ignored.
 - Every operation that changes a ticket deletes its day's and month's summaries (for
   every filter) in the transaction that appends the event, and a counter change
-  deletes those from its day on (`server.operations`). Past days change rarely (a
+  deletes those from its day on (`server.operations`, through
+  `server.store.stats.forget_summaries`). Past days change rarely (a
   leftover ticket cancelled, a late call), so the next report recomputes just that day
   and month.
 - `summarise` builds missing summaries lazily, for the range a report is about to read.
@@ -40,222 +43,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from taboor.server.auth import Principal, Role, require_center, require_role
 from taboor.server.db import Database
-from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput, NotFound
-from taboor.server.domain.stats import (
+from taboor.server.domain.stats import Scope, TicketFacts, build_report, local_midnight
+from taboor.server.domain.summaries import (
     ALL,
-    CounterInterval,
-    Durations,
     GroupSummary,
     PeriodSummary,
-    Scope,
-    TicketFacts,
-    build_report,
     combine_centers,
-    local_midnight,
     report_from_periods,
     rollup,
     summarise_days,
 )
-from taboor.server.domain.tickets import Priority, TicketState
 from taboor.server.queries import find_center
 from taboor.server.store import Tx
+from taboor.server.store import stats as store
+from taboor.server.store.stats import DAY, MONTH, StoredPeriod, SummaryKind
 
 MAX_RANGE_DAYS = 366
 # Bump when the meaning or layout of stored summaries changes: old ones are then ignored.
 SUMMARY_VERSION = 1
-DAY, MONTH = "day", "month"
 # Days computed per read when summarising (bounds memory and each write transaction).
 CHUNK_DAYS = 31
-
-# The first call is the ticket's called_at unless a transfer cleared it; only then is
-# the event log asked (a transferred ticket is rare, and the lookup is per ticket).
-# Services, counters and clerks are mapped from ids in Python: a few dozen rows, where
-# joins would cost three lookups for each of a million tickets.
-_TICKET_FACTS = """
-SELECT t.id, t.service_id, t.issued_at, t.state, t.priority, t.counter_id, t.clerk_id,
-    CASE WHEN t.transferred_from_id IS NULL THEN t.called_at ELSE
-        (SELECT min(e.at) FROM events e WHERE e.ticket_id = t.id AND e.type = 'ticket.called')
-    END,
-    t.started_at, t.finished_at, t.transferred_from_id, t.recall_count, t.out_of_order
-FROM tickets t
-WHERE t.center_id = :center_id AND t.day >= :first_day AND t.day <= :last_day
-  AND t.issued_at >= :start AND t.issued_at < :end"""
-_FILTERS = {
-    "service": " AND t.service_id = :service",
-    "counter": " AND t.counter_id = :counter",
-    "clerk": " AND t.clerk_id = :clerk",
-}  # by id: the first two are indexed (ix_tickets_done, ix_tickets_counter)
-_NAMES = {
-    "service": "SELECT id, code, min_service_s FROM services WHERE center_id = :center_id",
-    "counter": "SELECT id, number, NULL FROM counters WHERE center_id = :center_id",
-    # Clerks of any center: a ticket keeps the clerk who handled it, wherever they are now.
-    "clerk": "SELECT id, username, NULL FROM users",
-}
-# Each counter's state when a window opens, then its changes inside the window.
-_COUNTER_STATE_AT = """
-SELECT k.number, (
-    SELECT e.data FROM events e
-    WHERE e.center_id = k.center_id AND e.counter_id = k.id AND e.type = 'counter.changed'
-      AND e.at < :start
-    ORDER BY e.at DESC, e.seq DESC LIMIT 1)
-FROM counters k WHERE k.center_id = :center_id"""
-_COUNTER_CHANGES = """
-SELECT k.number, e.at, e.data
-FROM counters k CROSS JOIN events e
-WHERE k.center_id = :center_id AND e.center_id = k.center_id AND e.counter_id = k.id
-  AND e.type = 'counter.changed' AND e.at >= :start AND e.at < :end
-ORDER BY k.number, e.at, e.seq"""  # CROSS: SQLite seeks each counter's changes by time
-_COUNTER_EXISTS = "SELECT 1 FROM counters WHERE center_id = :center_id AND number = :number"
-_CLERK_EXISTS = "SELECT 1 FROM users WHERE username = :username"
-_SERVICES = """
-SELECT code, sla_minutes, min_service_s FROM services WHERE center_id = :center_id
-ORDER BY code"""
-_EVENT_SEQ = "SELECT event_seq FROM centers WHERE id = :id"
-_LOCK_CENTER = "SELECT id FROM centers WHERE id = :id FOR UPDATE"
-# What changed after a summary's facts were read.
-_TOUCHED_DAYS = """
-SELECT DISTINCT t.day FROM events e JOIN tickets t ON t.id = e.ticket_id
-WHERE e.center_id = :center_id AND e.seq > :seq"""
-_FIRST_COUNTER_CHANGE = """
-SELECT min(e.at) FROM events e
-WHERE e.center_id = :center_id AND e.seq > :seq AND e.type = 'counter.changed'"""
-
-_PERIODS = """
-SELECT first_day, last_day, basis, implausible_ids FROM stats_periods
-WHERE center_id = :center_id AND filters = :filters AND span = :span
-  AND first_day >= :first AND first_day <= :last"""
-_GROUP_COLUMNS = (
-    "first_day", "dim", "group_key", *GroupSummary.COUNTS, "wait_n", "wait_sum", "wait_max",
-    "wait_hist", "service_n", "service_sum", "service_max", "service_hist", "open_s",
-    "paused_s", "serving_s", "serving_later",
-)  # fmt: skip
-_GROUPS = f"""
-SELECT {", ".join(_GROUP_COLUMNS)} FROM stats_groups
-WHERE center_id = :center_id AND filters = :filters AND span = :span
-  AND first_day >= :first AND first_day <= :last"""
-_DELETE_PERIOD = """
-DELETE FROM stats_periods
-WHERE center_id = :center_id AND filters = :filters AND span = :span AND first_day = :first"""
-_DELETE_GROUPS = """
-DELETE FROM stats_groups
-WHERE center_id = :center_id AND filters = :filters AND span = :span AND first_day = :first"""
-_INSERT_PERIOD = """
-INSERT INTO stats_periods (center_id, filters, span, first_day, last_day, basis, seq,
-    implausible_ids, built_at)
-VALUES (:center_id, :filters, :span, :first, :last, :basis, :seq, :implausible_ids,
-    :built_at)"""
-_INSERT_GROUP = f"""
-INSERT INTO stats_groups (center_id, filters, span, {", ".join(_GROUP_COLUMNS)})
-VALUES (:center_id, :filters, :span, {", ".join(":" + c for c in _GROUP_COLUMNS)})"""
-
-
-# --- facts ----------------------------------------------------------------------------
-
-
-def ticket_facts(
-    tx: Tx, center_id: int, start: datetime, end: datetime, scope: Scope | None = None
-) -> Iterator[TicketFacts]:
-    """The tickets issued in [start, end), as statistics see them (narrowed by `scope`'s
-    filters when given: the filters are applied again by the domain, this only reads less).
-    """
-    sql = _TICKET_FACTS
-    # A ticket's business day is the local date it was issued on: bounding the days too
-    # lets the query use the (center, day) index. Without a scope's time zone, a day
-    # either side of the UTC dates covers every zone.
-    if scope is not None:
-        zone = ZoneInfo(scope.timezone)
-        first_day = start.astimezone(zone).date()
-        last_day = (end - timedelta(microseconds=1)).astimezone(zone).date()
-    else:
-        first_day, last_day = start.date() - timedelta(days=1), end.date() + timedelta(days=1)
-    params: dict[str, object] = {
-        "center_id": center_id,
-        "start": tx.time(start),
-        "end": tx.time(end),
-        "first_day": tx.day(first_day),
-        "last_day": tx.day(last_day),
-    }
-    names = {}
-    for dim, query in _NAMES.items():
-        rows = tx.all(query, {"center_id": center_id})
-        names[dim] = {id_: (str(name), extra) for id_, name, extra in rows}
-        wanted = None if scope is None else getattr(scope, dim)
-        if wanted is not None:
-            # Codes, numbers and usernames are unique (in the center): one id or none.
-            found = [id_ for id_, (name, _) in names[dim].items() if name == wanted]
-            if not found:
-                return  # no such service, counter or clerk: no tickets
-            sql += _FILTERS[dim]
-            params[dim] = found[0]
-    services, counters, clerks = names["service"], names["counter"], names["clerk"]
-    read_time = _time_reader(tx)
-    for row in tx.all(sql, params):
-        service, min_s = services[row[1]]
-        yield TicketFacts(
-            id=row[0],
-            service=service,
-            issued_at=read_time(row[2]),  # type: ignore[arg-type]
-            state=_STATES[row[3]],
-            priority=_PRIORITIES[row[4]],
-            counter=None if row[5] is None else counters[row[5]][0],
-            clerk=None if row[6] is None else clerks[row[6]][0],
-            first_called_at=read_time(row[7]),
-            started_at=read_time(row[8]),
-            finished_at=read_time(row[9]),
-            transferred=row[10] is not None,
-            recalls=row[11],
-            out_of_order=bool(row[12]),
-            service_min_s=float(min_s),
-        )
-
-
-_STATES = {s.value: s for s in TicketState}
-_PRIORITIES = {p.value: p for p in Priority}
-
-
-def _time_reader(tx: Tx) -> Callable[[object], datetime | None]:
-    """Tx.read_time, quicker for a million values: SQLite's text parsed with its zone."""
-    if tx.postgres:
-        return tx.read_time
-    parse = datetime.fromisoformat
-
-    def read(value: object) -> datetime | None:
-        return None if value is None else parse(value + "+00:00")  # type: ignore[operator]
-
-    return read
-
-
-def counter_intervals(
-    tx: Tx, center_id: int, start: datetime, end: datetime
-) -> list[CounterInterval]:
-    """Open and paused stretches of every counter inside [start, end), from `counter.changed`."""
-    intervals: list[CounterInterval] = []
-    current: dict[str, tuple[str, datetime]] = {}
-
-    def close(counter: str, at: datetime) -> None:
-        if counter in current:
-            state, since = current.pop(counter)
-            if state in (CounterState.OPEN, CounterState.PAUSED) and at > since:
-                intervals.append(CounterInterval(counter, CounterState(state), since, at))
-
-    window = {"center_id": center_id, "start": tx.time(start), "end": tx.time(end)}
-    for number, data in tx.all(_COUNTER_STATE_AT, window):
-        if data is not None:
-            current[str(number)] = (json.loads(data).get("to", ""), start)
-    for number, at, data in tx.all(_COUNTER_CHANGES, window):
-        counter, when = str(number), tx.read_time(at)
-        assert when is not None
-        close(counter, when)
-        current[counter] = (json.loads(data).get("to", ""), when)
-    for counter in list(current):
-        close(counter, end)
-    return intervals
+# Who may read a center's statistics (an admin alone reads every center's together).
+READERS = (Role.MANAGER, Role.ADMIN)
 
 
 # --- the request ----------------------------------------------------------------------
@@ -278,9 +94,11 @@ def _day(value: str | None, field: str) -> date | None:
 def _catalog(tx: Tx, center_id: int, timezone: str) -> tuple[dict[str, int], str]:
     """The services' SLA targets, and the basis: all a summary depends on besides the
     tickets and events (the time zone, SLA targets and minimum service times)."""
-    rows = tx.all(_SERVICES, {"center_id": center_id})
-    basis = json.dumps([SUMMARY_VERSION, timezone, [[c, int(a), int(b)] for c, a, b in rows]])
-    return {c: int(a) for c, a, _ in rows}, hashlib.sha256(basis.encode()).hexdigest()[:32]
+    targets = store.service_targets(tx, center_id)
+    basis = json.dumps([SUMMARY_VERSION, timezone,
+                        [[t.code, t.sla_minutes, t.min_service_s] for t in targets]])  # fmt: skip
+    sla = {t.code: t.sla_minutes for t in targets}
+    return sla, hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
 class _Request:
@@ -327,10 +145,9 @@ class _Request:
         if counter is not None:
             if not (counter.isascii() and counter.isdigit() and len(counter) < 10):
                 return False
-            number = {"center_id": self.center_id, "number": int(counter)}
-            if tx.one(_COUNTER_EXISTS, number) is None:
+            if not store.counter_exists(tx, self.center_id, int(counter)):
                 return False
-        return clerk is None or tx.one(_CLERK_EXISTS, {"username": clerk}) is not None
+        return clerk is None or store.clerk_exists(tx, clerk)
 
     @property
     def merges_summaries(self) -> bool:
@@ -339,12 +156,9 @@ class _Request:
         """
         return self.first != self.last and self.filters_exist
 
-    @property
-    def filters(self) -> str:
-        """The scope's filters as stored with summaries: "" for none, else JSON."""
-        if not self.scope.filtered:
-            return ""
-        return json.dumps(self.scope.filters, ensure_ascii=False, separators=(",", ":"))
+    def kind(self, span: str) -> SummaryKind:
+        """The stored summaries of this request's center and filters, of `span`."""
+        return SummaryKind(self.center_id, store.filters_key(self.scope.filters), span)
 
     def closed_months(self) -> list[tuple[date, date]]:
         """The whole calendar months inside the range that ended before today."""
@@ -360,7 +174,7 @@ class _Request:
     def facts(self, tx: Tx, first: date, last: date) -> list[TicketFacts]:
         start = local_midnight(first, self.zone)
         end = local_midnight(last + timedelta(days=1), self.zone)
-        return list(ticket_facts(tx, self.center_id, start, end, self.scope))
+        return list(store.ticket_facts(tx, self.center_id, start, end, self.scope))
 
     def summarise(self, tx: Tx, first: date, last: date) -> dict[date, PeriodSummary]:
         """Day summaries of first..last, computed from tickets and events now."""
@@ -369,7 +183,7 @@ class _Request:
         # Counters' time up to the end of the days, or of the latest service if later.
         end = local_midnight(last + timedelta(days=1), self.zone)
         end = max([end, *(t.finished_at for t in facts if t.finished_at is not None)])
-        intervals = counter_intervals(tx, self.center_id, start, min(end, self.now))
+        intervals = store.counter_intervals(tx, self.center_id, start, min(end, self.now))
         days = _days(first, last)
         return summarise_days(facts, intervals, self.sla, self.timezone, days, self.scope.filters)
 
@@ -397,6 +211,58 @@ def _runs(days: Iterable[date], longest: int = CHUNK_DAYS) -> Iterator[tuple[dat
         yield run[0], run[-1]
 
 
+# --- reading a report -------------------------------------------------------------------
+
+
+def require_reader(tx: Tx, actor: Principal | None, center: str | None) -> None:
+    """Who may read statistics: a center's, its managers and every admin; every center's
+    together, admins (the command line, as the system, reads any).
+
+    Unauthorized without an actor, Forbidden for anyone else, NotFound for no such center.
+    """
+    if center is None:
+        require_role(actor, Role.ADMIN)
+        return
+    reader = require_role(actor, *READERS)
+    require_center(reader, int(find_center(tx, center)["id"]))  # type: ignore[call-overload]
+
+
+def read_report(
+    db: Database,
+    center: str | None,
+    *,
+    actor: Principal | None,
+    now: datetime,
+    from_day: str | None = None,
+    to_day: str | None = None,
+    service: str | None = None,
+    counter: str | None = None,
+    clerk: str | None = None,
+) -> dict[str, object]:
+    """The report `actor` asks for: a center's, or every center's together when `center`
+    is None, over local days `from_day`..`to_day` (default: today).
+
+    Checks who asks (`require_reader`), stores the past days' summaries the range lacks
+    (outside the report's read, which would not see them), then reads the report. The
+    API, the dashboard and `taboor report` all ask through here.
+    """
+    with db.reading() as tx:
+        require_reader(tx, actor, center)
+    if center is None:
+        if counter:
+            raise InvalidInput("a counter belongs to one center", field="counter")
+        summarise_all_centers(db, now=now, from_day=from_day, to_day=to_day, service=service,
+                              clerk=clerk)  # fmt: skip
+        with db.reading() as tx:
+            return all_centers_report(tx, now=now, from_day=from_day, to_day=to_day,
+                                      service=service, clerk=clerk)  # fmt: skip
+    asked = {"from_day": from_day, "to_day": to_day, "service": service, "counter": counter,
+             "clerk": clerk}  # fmt: skip
+    summarise(db, center, now=now, **asked)
+    with db.reading() as tx:
+        return center_report(tx, center, now=now, **asked)
+
+
 def center_report(
     tx: Tx,
     code: str,
@@ -419,13 +285,10 @@ def center_report(
     else:
         start, end = req.scope.window()
         assert start is not None and end is not None
-        facts = ticket_facts(tx, req.center_id, start, end, req.scope)
-        intervals = counter_intervals(tx, req.center_id, start, min(end, now))
+        facts = store.ticket_facts(tx, req.center_id, start, end, req.scope)
+        intervals = store.counter_intervals(tx, req.center_id, start, min(end, now))
         report = build_report(facts, intervals, req.sla, req.scope)
     return {"center": req.code, **report.to_dict()}
-
-
-_CENTER_CODES = "SELECT code FROM centers ORDER BY code"
 
 
 def all_centers_report(
@@ -448,7 +311,7 @@ def all_centers_report(
     """
     requests = [
         _Request(tx, code, now, from_day, to_day, service, None, clerk)
-        for (code,) in tx.all(_CENTER_CODES)
+        for code in store.center_codes(tx)
     ]
     if not requests:
         raise NotFound("there is no center yet", code="center_not_found")
@@ -484,7 +347,7 @@ def summarise_all_centers(
 ) -> int:
     """`summarise` for every center (what `all_centers_report` will merge)."""
     with db.reading() as tx:
-        codes = [code for (code,) in tx.all(_CENTER_CODES)]
+        codes = store.center_codes(tx)
     return sum(
         summarise(db, code, now=now, from_day=from_day, to_day=to_day, service=service,
                   clerk=clerk)  # fmt: skip
@@ -495,10 +358,11 @@ def summarise_all_centers(
 def _periods(tx: Tx, req: _Request) -> tuple[list[PeriodSummary], dict[date, GroupSummary]]:
     """Summaries that partition the range, and each day's total for `by_day`."""
     closed_last = min(req.last, req.today - timedelta(days=1))
-    day_marks = _valid_marks(tx, req, DAY, req.first, closed_last)
+    days, months = req.kind(DAY), req.kind(MONTH)
+    day_marks = _valid(tx, req, DAY, req.first, closed_last)
     month_marks = {}
     for first, last in req.closed_months():
-        marks = _valid_marks(tx, req, MONTH, first, first)
+        marks = _valid(tx, req, MONTH, first, first)
         # Usable only with every day's total beside it (for by_day); always so when the
         # month was built, but a summary is never trusted beyond what it can show.
         if first in marks and all(d in day_marks for d in _days(first, last)):
@@ -506,20 +370,23 @@ def _periods(tx: Tx, req: _Request) -> tuple[list[PeriodSummary], dict[date, Gro
     periods: list[PeriodSummary] = []
     day_totals: dict[date, GroupSummary] = {}
     covered: set[date] = set()
-    for first, ids in month_marks.items():
+    for first, mark in month_marks.items():
         last = _month_end(first)
-        groups = _load_groups(tx, req, MONTH, first, first)[first]
-        periods.append(PeriodSummary(first, last, groups, _ids(ids), req.scope.filters))
+        groups = store.stored_groups(tx, months, first, first)[first]
+        periods.append(PeriodSummary(first, last, groups, mark.implausible_ids,
+                                     req.scope.filters))  # fmt: skip
         covered.update(_days(first, last))
     if covered:
-        for day, groups in _load_groups(tx, req, DAY, min(covered), max(covered), ALL).items():
+        totals = store.stored_groups(tx, days, min(covered), max(covered), ALL)
+        for day, groups in totals.items():
             if day in covered and day in day_marks:
                 day_totals[day] = groups.get((ALL, ""), GroupSummary())
     stored = [d for d in _days(req.first, closed_last) if d in day_marks and d not in covered]
     for first, last in _runs(stored, longest=MAX_RANGE_DAYS):
-        for day, groups in _load_groups(tx, req, DAY, first, last).items():
+        for day, groups in store.stored_groups(tx, days, first, last).items():
             if day in day_marks and day not in covered:
-                summary = PeriodSummary(day, day, groups, _ids(day_marks[day]), req.scope.filters)
+                summary = PeriodSummary(day, day, groups, day_marks[day].implausible_ids,
+                                        req.scope.filters)  # fmt: skip
                 periods.append(summary)
                 day_totals[day] = groups.get((ALL, ""), GroupSummary())
                 covered.add(day)
@@ -534,101 +401,10 @@ def _periods(tx: Tx, req: _Request) -> tuple[list[PeriodSummary], dict[date, Gro
 # --- stored summaries -----------------------------------------------------------------
 
 
-def _valid_marks(tx: Tx, req: _Request, span: str, first: date, last: date) -> dict[date, str]:
-    """Stored periods on the current basis: first day -> implausible ticket ids (JSON)."""
-    if last < first:
-        return {}
-    rows = tx.all(
-        _PERIODS,
-        {
-            "center_id": req.center_id,
-            "filters": req.filters,
-            "span": span,
-            "first": tx.day(first),
-            "last": tx.day(last),
-        },  # fmt: skip
-    )
-    return {tx.read_day(first_day): ids for first_day, _, basis, ids in rows if basis == req.basis}
-
-
-def _ids(text: str) -> tuple[int, ...]:
-    return tuple(json.loads(text))
-
-
-def _load_groups(
-    tx: Tx, req: _Request, span: str, first: date, last: date, dim: str | None = None
-) -> dict[date, dict[tuple[str, str], GroupSummary]]:
-    sql = _GROUPS if dim is None else _GROUPS + " AND dim = :dim"
-    params = {"center_id": req.center_id, "filters": req.filters, "span": span,
-              "first": tx.day(first),
-              "last": tx.day(last), "dim": dim}  # fmt: skip
-    result: dict[date, dict[tuple[str, str], GroupSummary]] = {}
-    counts = len(GroupSummary.COUNTS)
-    for row in tx.all(sql, params):
-        day = tx.read_day(row[0])
-        c = 3 + counts
-        later = row[c + 11]
-        result.setdefault(day, {})[(row[1], row[2])] = GroupSummary(
-            *row[3:c],
-            wait=Durations(row[c], row[c + 1], row[c + 2], Durations.histogram_from(row[c + 3])),
-            service=Durations(
-                row[c + 4], row[c + 5], row[c + 6], Durations.histogram_from(row[c + 7])
-            ),
-            open_s=row[c + 8],
-            paused_s=row[c + 9],
-            serving_s=row[c + 10],
-            serving_later={}
-            if later is None
-            else {date.fromisoformat(d): s for d, s in json.loads(later).items()},
-        )
-    return result
-
-
-def _store(tx: Tx, req: _Request, span: str, summary: PeriodSummary, seq: int) -> None:
-    """Replace the stored summary of one period."""
-    key = {"center_id": req.center_id, "filters": req.filters, "span": span,
-           "first": tx.day(summary.first)}  # fmt: skip
-    tx.run(_DELETE_GROUPS, key)
-    tx.run(_DELETE_PERIOD, key)
-    tx.run(
-        _INSERT_PERIOD,
-        {
-            **key,
-            "last": tx.day(summary.last),
-            "basis": req.basis,
-            "seq": seq,
-            "implausible_ids": json.dumps(list(summary.implausible_ids)),
-            "built_at": tx.time(req.now),
-        },
-    )
-    for (dim, group_key), g in summary.groups.items():
-        later = None
-        if g.serving_later:
-            later = json.dumps({d.isoformat(): s for d, s in sorted(g.serving_later.items())})
-        tx.run(
-            _INSERT_GROUP,
-            {
-                "center_id": req.center_id,
-                "filters": req.filters,
-                "span": span,
-                "first_day": tx.day(summary.first),
-                "dim": dim,
-                "group_key": group_key,
-                **{name: getattr(g, name) for name in GroupSummary.COUNTS},
-                "wait_n": g.wait.count,
-                "wait_sum": g.wait.total,
-                "wait_max": g.wait.high,
-                "wait_hist": g.wait.histogram_bytes(),
-                "service_n": g.service.count,
-                "service_sum": g.service.total,
-                "service_max": g.service.high,
-                "service_hist": g.service.histogram_bytes(),
-                "open_s": g.open_s,
-                "paused_s": g.paused_s,
-                "serving_s": g.serving_s,
-                "serving_later": later,
-            },
-        )
+def _valid(tx: Tx, req: _Request, span: str, first: date, last: date) -> dict[date, StoredPeriod]:
+    """Stored periods starting first..last on the request's current basis, by first day."""
+    periods = store.stored_periods(tx, req.kind(span), first, last)
+    return {p.first_day: p for p in periods if p.basis == req.basis}
 
 
 def _write(
@@ -641,18 +417,12 @@ def _write(
     """Store summaries computed from facts read at event `seq`, except what changed since."""
 
     def work(tx: Tx) -> int:
-        if tx.postgres:
-            # Operations bump the center's event_seq before they forget summaries, so
-            # holding this row orders them entirely before or after this write.
-            tx.run(_LOCK_CENTER, {"id": req.center_id})
+        store.lock_center(tx, req.center_id)
         timezone = str(find_center(tx, req.code)["timezone"])
         if _catalog(tx, req.center_id, timezone)[1] != req.basis:
             return 0  # the catalog changed meanwhile: these are stale already
-        touched = {tx.read_day(d) for (d,) in tx.all(
-            _TOUCHED_DAYS, {"center_id": req.center_id, "seq": seq})}  # fmt: skip
-        changed_at = tx.read_time(
-            tx.scalar(_FIRST_COUNTER_CHANGE, {"center_id": req.center_id, "seq": seq})
-        )
+        touched = store.touched_days(tx, req.center_id, seq)
+        changed_at = store.first_counter_change(tx, req.center_id, seq)
         counters_from = None if changed_at is None else changed_at.astimezone(req.zone).date()
 
         def unchanged(p: PeriodSummary) -> bool:
@@ -660,15 +430,17 @@ def _write(
                 return False
             return not any(p.first <= d <= p.last for d in touched)
 
-        head = tx.scalar(_EVENT_SEQ, {"id": req.center_id})
+        head = store.event_seq(tx, req.center_id)
         written = 0
         for summary in days:
             if unchanged(summary):
-                _store(tx, req, DAY, summary, head)
+                store.store_period(tx, req.kind(DAY), summary, basis=req.basis, seq=head,
+                                   built_at=req.now)  # fmt: skip
                 written += 1
         for summary in months:
             if unchanged(summary):
-                _store(tx, req, MONTH, summary, head)
+                store.store_period(tx, req.kind(MONTH), summary, basis=req.basis, seq=head,
+                                   built_at=req.now)  # fmt: skip
         return written
 
     return db.atomic(work)
@@ -695,27 +467,27 @@ def summarise(
         if not req.merges_summaries:
             return 0
         closed_last = min(req.last, req.today - timedelta(days=1))
-        marks = _valid_marks(tx, req, DAY, req.first, closed_last)
+        marks = _valid(tx, req, DAY, req.first, closed_last)
     written = 0
     missing = [d for d in _days(req.first, closed_last) if d not in marks]
     for first, last in _runs(missing):
         with db.reading() as tx:
-            seq = tx.scalar(_EVENT_SEQ, {"id": req.center_id})
+            seq = store.event_seq(tx, req.center_id)
             summaries = req.summarise(tx, first, last)
         written += _write(db, req, seq, list(summaries.values()))
     for first, last in req.closed_months():
         with db.reading() as tx:
-            if first in _valid_marks(tx, req, MONTH, first, first):
+            if first in _valid(tx, req, MONTH, first, first):
                 continue
-            days = _valid_marks(tx, req, DAY, first, last)
+            days = _valid(tx, req, DAY, first, last)
             if not all(d in days for d in _days(first, last)):
                 continue  # a day changed meanwhile; the next report tries again
-            seq = tx.scalar(_EVENT_SEQ, {"id": req.center_id})
-            groups = _load_groups(tx, req, DAY, first, last)
+            seq = store.event_seq(tx, req.center_id)
+            groups = store.stored_groups(tx, req.kind(DAY), first, last)
             filters = req.scope.filters
             month = rollup(
                 [
-                    PeriodSummary(d, d, groups.get(d, {}), _ids(days[d]), filters)
+                    PeriodSummary(d, d, groups.get(d, {}), days[d].implausible_ids, filters)
                     for d in _days(first, last)
                 ]
             )
@@ -725,17 +497,9 @@ def summarise(
 
 def forget_summaries(tx: Tx, code: str) -> None:
     """Drop every stored summary of a center (they are rebuilt on demand)."""
-    center_id = find_center(tx, code)["id"]
-    tx.run("DELETE FROM stats_groups WHERE center_id = :id", {"id": center_id})
-    tx.run("DELETE FROM stats_periods WHERE center_id = :id", {"id": center_id})
+    store.forget_center(tx, int(find_center(tx, code)["id"]))  # type: ignore[call-overload]
 
 
 def stored_days(tx: Tx, code: str) -> list[date]:
     """The days of a center that have a stored summary (whatever its basis)."""
-    center_id = find_center(tx, code)["id"]
-    rows = tx.all(
-        "SELECT first_day FROM stats_periods WHERE center_id = :id AND span = :span"
-        " ORDER BY first_day",
-        {"id": center_id, "span": DAY},
-    )
-    return [tx.read_day(d) for (d,) in rows]
+    return store.stored_days(tx, int(find_center(tx, code)["id"]))  # type: ignore[call-overload]

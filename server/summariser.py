@@ -27,6 +27,7 @@ from taboor.server import reports
 from taboor.server.db import Database
 from taboor.server.domain.errors import TaboorError
 from taboor.server.domain.numbering import business_day
+from taboor.server.store.stats import center_histories
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,6 @@ DAYS = 400  # a year back, and the month it started in
 EVERY_S = 3600.0
 PAUSE_S = 0.2  # between two months' work
 START_DELAY_S = 5.0  # let the server answer its first requests first
-
-# Each center with its first business day that has a ticket (none: nothing to store).
-_CENTERS = """
-SELECT c.code, c.timezone, (SELECT min(t.day) FROM tickets t WHERE t.center_id = c.id)
-FROM centers c ORDER BY c.code"""
-
 
 def months_back(yesterday: date, days: int, since: date | None = None) -> list[tuple[date, date]]:
     """(first, last) of each calendar month from yesterday's back to `days` before it,
@@ -81,13 +76,11 @@ class Summariser:
         """One pass over every center; returns the number of days it summarised."""
         written = 0
         with self.db.reading() as tx:
-            centers = [
-                (str(code), str(zone), tx.read_day(since))
-                for code, zone, since in tx.all(_CENTERS)
-                if since is not None
-            ]
+            # A center without a ticket yet has nothing to store.
+            centers = [c for c in center_histories(tx) if c.first_day is not None]
         now = self.clock()
-        for code, zone, since in centers:
+        for center in centers:
+            code, zone, since = center.code, center.timezone, center.first_day
             yesterday = business_day(now, zone) - timedelta(days=1)
             for first, last in months_back(yesterday, self.days, since):
                 if self._stop.is_set():

@@ -1,8 +1,9 @@
 """Statistics for managers: outcomes, waits, service times, SLA and counter utilisation.
 
-Pure functions over plain facts: the query layer reads tickets, events and counter
-state changes and hands them in as `TicketFacts` and `CounterInterval`s. Every figure
-the API, the dashboard and the PDF report show is defined here, once:
+Pure functions over plain facts: the data layer (`server/store/stats.py`) reads
+tickets, events and counter state changes and hands them in as `TicketFacts` and
+`CounterInterval`s. Every figure the API, the dashboard and the PDF report show is
+defined here, once:
 
 - **Scope.** A ticket belongs to the center's local business day and local hour of its
   *issue* time; the range `from_day..to_day` is inclusive in local days. All of a
@@ -45,36 +46,24 @@ the API, the dashboard and the PDF report show is defined here, once:
   with tickets appear, except that `by_counter` also lists counters that have open or
   paused time in the range.
 
-**Reports over many days** (`summarise_days`, `rollup`, `report_from_periods`). A year
-holds a million tickets: too many to read for every report. So each day is summarised
-once into additive figures per group (the whole day, each service, counter, clerk and
-local hour): the counts, SLA tallies, counters' open, paused and serving seconds, and
-for waits and service times their count, sum, max and a *histogram*. Merging days (or
-months of days) adds these up. Every figure of a merged report is exactly what
-`build_report` gives for the same tickets, except p50 and p90, which come from the
-merged histogram: the reported value is the upper edge of the bucket that holds the
-nearest-rank value, capped at the exact max. Buckets are 1 s wide up to 100 s, then
-each is 1 % wider than the one before (up to a week; longer durations share the last
-bucket), so a reported percentile is never below the exact one and above it by less
-than 1 s (under 100 s) or 1 % (above). `Report.percentiles` says which kind a report
-has. A filtered report merges summaries made with the same filters.
+Reports over many days merge additive summaries instead (`server/domain/summaries.py`):
+every figure is the one defined here, except p50 and p90, which then come from
+histograms (`server/domain/histogram.py`); `Report.percentiles` says which kind a report
+has.
 """
 
 from __future__ import annotations
 
-import math
-import struct
-import zlib
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import accumulate, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from taboor.server.domain.counters import CounterState
 from taboor.server.domain.errors import InvalidInput
+from taboor.server.domain.histogram import HIST_GROWTH, HIST_LINEAR_S, Durations
 from taboor.server.domain.tickets import Priority, TicketState
 
 # Display precision: tenths of a second and ratios to 0.01 %.
@@ -230,11 +219,11 @@ class Summary:
         """Summarise merged durations: mean and max exact, p50 and p90 from the histogram."""
         if d.count == 0:
             return cls.of(())
-        cumulative = list(accumulate(d.counts()))
+        p50, p90 = d.percentiles(50, 90)
         return cls(
             mean=_seconds(d.total / d.count),
-            p50=_seconds(_histogram_rank(cumulative, d.count, 50, d.high)),
-            p90=_seconds(_histogram_rank(cumulative, d.count, 90, d.high)),
+            p50=_seconds(p50),
+            p90=_seconds(p90),
             max=_seconds(d.high),
             count=d.count,
         )
@@ -336,7 +325,7 @@ class Report:
     by_clerk: Mapping[str, Figures]
     by_hour: Mapping[int, Figures]
     by_day: Mapping[date, Figures]
-    # "exact" (from tickets) or "histogram" (merged day summaries; see the module doc).
+    # "exact" (from tickets) or "histogram" (merged summaries: server/domain/histogram.py).
     percentiles: str = "exact"
 
     def to_dict(self) -> dict[str, object]:
@@ -371,7 +360,12 @@ class Report:
         }
 
 
-def _tally(c: list[int], t: TicketFacts, slot: int, implausible: bool) -> None:
+# What one ticket adds to a group (`classify`): its outcome's slot in the counts, its
+# wait, its service time, SLA hit, SLA counted, implausible.
+Outcome = tuple[int, float | None, float | None, bool, bool, bool]
+
+
+def tally_counts(c: list[int], t: TicketFacts, slot: int, implausible: bool) -> None:
     """Count one ticket into the counts every group keeps (exact and summarised alike)."""
     c[0] += 1
     c[slot] += 1
@@ -397,11 +391,11 @@ class _Tally:
     def add(
         self,
         t: TicketFacts,
-        outcome: tuple[int, float | None, float | None, bool, bool, bool],
+        outcome: Outcome,
     ) -> None:
         slot, wait, service, sla_hit, sla_counted, implausible = outcome
         c = self.counts
-        _tally(c, t, slot, implausible)
+        tally_counts(c, t, slot, implausible)
         if wait is not None:
             self.waits.append(wait)
         if service is not None:
@@ -426,9 +420,7 @@ _OUTCOME_SLOT = {
 }
 
 
-def _classify(
-    t: TicketFacts, sla_minutes: Mapping[str, int]
-) -> tuple[int, float | None, float | None, bool, bool, bool]:
+def classify(t: TicketFacts, sla_minutes: Mapping[str, int]) -> Outcome:
     """What one ticket adds to a group: outcome slot, wait, service time, SLA, implausible.
 
     The single place the module doc's per-ticket definitions are written down.
@@ -453,21 +445,23 @@ def _classify(
     return slot, wait, service, sla_hit, sla_counted, implausible
 
 
-def _serving_span(t: TicketFacts) -> tuple[datetime, datetime] | None:
+def serving_span(t: TicketFacts) -> tuple[datetime, datetime] | None:
     """Start -> done of a served ticket at a counter (implausible ones too)."""
     if t.state == TicketState.DONE and t.started_at and t.finished_at and t.counter is not None:
         return t.started_at, t.finished_at
     return None
 
 
-def _counter_key(key: str) -> tuple[str, int, int, str]:
+def counter_order(key: str) -> tuple[str, int, int, str]:
+    """The sort key of a counter's group key (`by_counter` is listed in this order)."""
     # Counters are numbered: "2" before "10"; other keys after, alphabetically. Across
     # centers a counter is "<center>/<number>": by center, then by number.
     center, _, number = key.rpartition("/")
     return (center, 0, int(number), "") if number.isdigit() else (center, 1, 0, key)
 
 
-def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+def merge_spans(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Time spans sorted, overlapping ones joined and empty ones dropped."""
     merged: list[tuple[datetime, datetime]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -487,9 +481,10 @@ def _clip(
     return start, max(start, end)
 
 
-def _overlap_s(
+def overlap_s(
     span: tuple[datetime, datetime], merged: list[tuple[datetime, datetime]], ends: list[datetime]
 ) -> float:
+    """Seconds of `span` inside `merged` spans (from `merge_spans`; `ends` their ends)."""
     start, end = span
     total = 0.0
     i = bisect_right(ends, start)
@@ -518,14 +513,14 @@ def _utilisation(
     for counter in spans.keys() | serving.keys():
         by_state = spans.get(counter, {})
         # Merged so that overlapping intervals handed in twice are not counted twice.
-        opened = _merge(by_state.get(CounterState.OPEN, []))
-        paused = _merge(by_state.get(CounterState.PAUSED, []))
+        opened = merge_spans(by_state.get(CounterState.OPEN, []))
+        paused = merge_spans(by_state.get(CounterState.PAUSED, []))
         ends = [e for _, e in opened]
         busy = (_clip(s, e, lo, hi) for s, e in serving.get(counter, []))
         result[counter] = Utilisation(
             open_s=sum((e - s).total_seconds() for s, e in opened),
             paused_s=sum((e - s).total_seconds() for s, e in paused),
-            serving_s=sum(_overlap_s(span, opened, ends) for span in busy),
+            serving_s=sum(overlap_s(span, opened, ends) for span in busy),
         )
     return result
 
@@ -559,8 +554,8 @@ def build_report(
             continue
         if scope.to_day is not None and day > scope.to_day:
             continue
-        outcome = _classify(t, sla_minutes)
-        span = _serving_span(t)
+        outcome = classify(t, sla_minutes)
+        span = serving_span(t)
         if span is not None:
             serving.setdefault(t.counter, []).append(span)  # type: ignore[arg-type]
         if outcome[5]:
@@ -581,7 +576,7 @@ def build_report(
             tally.add(t, outcome)
 
     per_counter = _utilisation(intervals, serving, scope)
-    counters = sorted(groups["counter"].keys() | per_counter.keys(), key=_counter_key)
+    counters = sorted(groups["counter"].keys() | per_counter.keys(), key=counter_order)
 
     def figures(group: str, order: Iterable[Any] | None = None) -> dict[Any, Figures]:
         tallies = groups[group]
@@ -603,482 +598,4 @@ def build_report(
         by_clerk=figures("clerk"),
         by_hour=figures("hour"),
         by_day=figures("day"),
-    )
-
-
-# --- summaries: reports over many days ------------------------------------------------
-
-# Histogram buckets (see the module doc): bucket b holds durations in
-# (HIST_EDGES[b - 1], HIST_EDGES[b]]; bucket 0 everything up to 1 s.
-HIST_LINEAR_S = 100
-HIST_GROWTH = 1.01
-HIST_TOP_S = 7 * 86400
-
-
-def _bucket_edges() -> tuple[float, ...]:
-    edges = [float(b + 1) for b in range(HIST_LINEAR_S)]
-    while edges[-1] < HIST_TOP_S:
-        # A power, not repeated multiplication: no rounding drift across the buckets.
-        edges.append(HIST_LINEAR_S * HIST_GROWTH ** (len(edges) - HIST_LINEAR_S + 1))
-    edges.append(math.inf)
-    return tuple(edges)
-
-
-HIST_EDGES = _bucket_edges()
-HIST_BUCKETS = len(HIST_EDGES)
-# A histogram is one Python int holding a 32-bit count per bucket, so merging two is
-# one addition (no count comes near 2**32).
-_HIST_BYTES = 4 * HIST_BUCKETS
-
-
-def bucket_of(seconds: float) -> int:
-    """The histogram bucket of a duration."""
-    return bisect_left(HIST_EDGES, seconds)
-
-
-def _histogram_rank(cumulative: Sequence[int], n: int, p: int, high: float | None) -> float | None:
-    """Nearest-rank p-th percentile from cumulative bucket counts: the bucket's upper
-    edge, capped at the exact max."""
-    rank = -(-p * n // 100)
-    upper = HIST_EDGES[bisect_left(cumulative, rank)]
-    return upper if high is None else min(upper, high)
-
-
-def _pack(tally: Mapping[int, int]) -> int:
-    """Bucket counts {bucket: count} as one int, 32 bits a bucket."""
-    packed = bytearray(_HIST_BYTES)
-    for b, n in tally.items():
-        struct.pack_into("<I", packed, 4 * b, n)
-    return int.from_bytes(packed, "little")
-
-
-@dataclass
-class Durations:
-    """Count, sum, max and histogram of durations (seconds): additive across days."""
-
-    count: int = 0
-    total: float = 0.0
-    high: float | None = None
-    hist: int = 0
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Durations:
-        if not values:
-            return cls()
-        tally: dict[int, int] = {}
-        for v in values:
-            b = bisect_left(HIST_EDGES, v)
-            tally[b] = tally.get(b, 0) + 1
-        return cls(len(values), math.fsum(values), max(values), _pack(tally))
-
-    def merge(self, other: Durations) -> None:
-        """Add `other` into this one."""
-        if other.count == 0:
-            return
-        self.count += other.count
-        self.total += other.total
-        self.high = other.high if self.high is None else max(self.high, other.high)  # type: ignore[type-var]
-        self.hist += other.hist
-
-    def counts(self) -> tuple[int, ...]:
-        """The count in each bucket, up to the last bucket that has any."""
-        used = -(-self.hist.bit_length() // 32)
-        return struct.unpack(f"<{used}I", self.hist.to_bytes(4 * used, "little"))
-
-    def histogram_bytes(self) -> bytes:
-        """The histogram for storage (compressed; empty when there are no values)."""
-        if not self.hist:
-            return b""
-        # Little-endian: the empty buckets above the longest duration cost nothing.
-        return zlib.compress(self.hist.to_bytes(-(-self.hist.bit_length() // 8), "little"), 1)
-
-    @staticmethod
-    def histogram_from(blob: bytes | None) -> int:
-        return int.from_bytes(zlib.decompress(blob), "little") if blob else 0
-
-
-ALL, SERVICE, COUNTER, CLERK, HOUR = "all", "service", "counter", "clerk", "hour"
-
-
-@dataclass
-class GroupSummary:
-    """One group's additive figures over a period (a day, a month).
-
-    A counter's group also carries its open, paused and serving seconds inside the
-    period; `serving_later` is serving time of the period's tickets that fell on later
-    days (a ticket served after midnight), by local day, so a range that ends before
-    that day leaves it out, as `build_report` would.
-    """
-
-    issued: int = 0
-    served: int = 0
-    no_show: int = 0
-    cancelled: int = 0
-    pending: int = 0
-    transferred: int = 0
-    recalls: int = 0
-    out_of_order: int = 0
-    implausible: int = 0
-    sla_within: int = 0
-    sla_total: int = 0
-    wait: Durations = field(default_factory=Durations)
-    service: Durations = field(default_factory=Durations)
-    open_s: float = 0.0
-    paused_s: float = 0.0
-    serving_s: float = 0.0
-    serving_later: dict[date, float] = field(default_factory=dict)
-
-    COUNTS = ("issued", "served", "no_show", "cancelled", "pending", "transferred",
-              "recalls", "out_of_order", "implausible", "sla_within", "sla_total")  # fmt: skip
-
-    def merge(self, other: GroupSummary) -> None:
-        """Add `other` into this one."""
-        # Spelled out, not a loop over COUNTS: a year's report merges thousands.
-        self.issued += other.issued
-        self.served += other.served
-        self.no_show += other.no_show
-        self.cancelled += other.cancelled
-        self.pending += other.pending
-        self.transferred += other.transferred
-        self.recalls += other.recalls
-        self.out_of_order += other.out_of_order
-        self.implausible += other.implausible
-        self.sla_within += other.sla_within
-        self.sla_total += other.sla_total
-        self.wait.merge(other.wait)
-        self.service.merge(other.service)
-        self.open_s += other.open_s
-        self.paused_s += other.paused_s
-        self.serving_s += other.serving_s
-        for day, seconds in other.serving_later.items():
-            self.serving_later[day] = self.serving_later.get(day, 0.0) + seconds
-
-    def serving_until(self, last: date) -> float:
-        """Serving seconds of the period's tickets up to the end of local day `last`."""
-        return self.serving_s + sum(s for d, s in self.serving_later.items() if d <= last)
-
-    def figures(self) -> Figures:
-        return Figures(
-            issued=self.issued, served=self.served, no_show=self.no_show,
-            cancelled=self.cancelled, pending=self.pending, transferred=self.transferred,
-            recalls=self.recalls, out_of_order=self.out_of_order,
-            implausible=self.implausible, wait_s=Summary.of_durations(self.wait),
-            service_s=Summary.of_durations(self.service),
-            sla=Sla(self.sla_within, self.sla_total),
-        )  # fmt: skip
-
-
-@dataclass
-class PeriodSummary:
-    """A day's (or a month's) groups, keyed (dimension, key): ("all", "") for the whole
-    period, ("service", code), ("counter", number), ("clerk", username), ("hour", "09")."""
-
-    first: date
-    last: date
-    groups: dict[tuple[str, str], GroupSummary] = field(default_factory=dict)
-    implausible_ids: tuple[int, ...] = ()
-    # The (service, counter, clerk) filters its tickets were chosen by, as in `Scope`.
-    filters: tuple[str | None, str | None, str | None] = (None, None, None)
-
-    @property
-    def total(self) -> GroupSummary:
-        return self.groups.get((ALL, ""), GroupSummary())
-
-
-class _GroupTally:
-    """Accumulates one group of one day straight into histograms (cf. `_Tally`)."""
-
-    __slots__ = ("counts", "wait", "service")
-
-    def __init__(self) -> None:
-        # issued, served, no_show, cancelled, pending, transferred, recalls, ooo,
-        # implausible, sla_within, sla_total
-        self.counts = [0] * 11
-        # count, sum, max, {bucket: count}
-        self.wait: list[Any] = [0, 0.0, None, {}]
-        self.service: list[Any] = [0, 0.0, None, {}]
-
-    def add(
-        self,
-        t: TicketFacts,
-        outcome: tuple[int, float | None, float | None, bool, bool, bool],
-        buckets: tuple[int, int],
-    ) -> None:
-        slot, wait, service, sla_hit, sla_counted, implausible = outcome
-        c = self.counts
-        _tally(c, t, slot, implausible)
-        c[9] += sla_hit
-        c[10] += sla_counted
-        if wait is not None:
-            acc = self.wait
-            acc[0] += 1
-            acc[1] += wait
-            if acc[2] is None or wait > acc[2]:
-                acc[2] = wait
-            acc[3][buckets[0]] = acc[3].get(buckets[0], 0) + 1
-        if service is not None:
-            acc = self.service
-            acc[0] += 1
-            acc[1] += service
-            if acc[2] is None or service > acc[2]:
-                acc[2] = service
-            acc[3][buckets[1]] = acc[3].get(buckets[1], 0) + 1
-
-    def summary(self) -> GroupSummary:
-        w, s = self.wait, self.service
-        summary = GroupSummary(
-            wait=Durations(w[0], w[1], w[2], _pack(w[3]) if w[0] else 0),
-            service=Durations(s[0], s[1], s[2], _pack(s[3]) if s[0] else 0),
-        )
-        for name, count in zip(GroupSummary.COUNTS, self.counts, strict=True):
-            setattr(summary, name, count)
-        return summary
-
-
-def _merged_spans(
-    intervals: Iterable[CounterInterval],
-) -> dict[str, dict[CounterState, tuple[list[tuple[datetime, datetime]], list[datetime]]]]:
-    """Per counter and state: merged spans and their ends (for bisecting)."""
-    raw: dict[str, dict[CounterState, list[tuple[datetime, datetime]]]] = {}
-    for iv in intervals:
-        raw.setdefault(iv.counter, {}).setdefault(CounterState(iv.state), []).append(
-            (iv.start, iv.end)
-        )
-    result: dict[str, dict[CounterState, tuple[list[tuple[datetime, datetime]], list[datetime]]]]
-    result = {}
-    for counter, by_state in raw.items():
-        result[counter] = {}
-        for state, spans in by_state.items():
-            merged = _merge(spans)
-            result[counter][state] = (merged, [e for _, e in merged])
-    return result
-
-
-def summarise_days(
-    tickets: Iterable[TicketFacts],
-    intervals: Iterable[CounterInterval],
-    sla_minutes: Mapping[str, int],
-    timezone: str,
-    days: Iterable[date],
-    filters: tuple[str | None, str | None, str | None] = (None, None, None),
-) -> dict[date, PeriodSummary]:
-    """The summary of each of `days` (local days), from its tickets and counter intervals,
-    for the tickets that pass `filters` (service, counter, clerk; as in `build_report`).
-
-    Tickets issued on other days are ignored. `intervals` must cover the days and the
-    time the days' tickets were served (clipping them is the caller's business).
-    """
-    zone = ZoneInfo(timezone)
-    service_filter, counter_filter, clerk_filter = filters
-    if counter_filter is not None:
-        intervals = [iv for iv in intervals if iv.counter == counter_filter]
-    tallies: dict[date, dict[tuple[str, str], _GroupTally]] = {d: {} for d in sorted(set(days))}
-    implausible: dict[date, list[int]] = {d: [] for d in tallies}
-    serving: dict[tuple[date, str], list[tuple[datetime, datetime]]] = {}
-    hours = [f"{h:02d}" for h in range(24)]
-    for t in tickets:
-        if (
-            (service_filter is not None and t.service != service_filter)
-            or (counter_filter is not None and t.counter != counter_filter)
-            or (clerk_filter is not None and t.clerk != clerk_filter)
-        ):
-            continue
-        local = t.issued_at.astimezone(zone)
-        day = local.date()
-        groups = tallies.get(day)
-        if groups is None:
-            continue
-        outcome = _classify(t, sla_minutes)
-        wait, service = outcome[1], outcome[2]
-        buckets = (0 if wait is None else bisect_left(HIST_EDGES, wait),
-                   0 if service is None else bisect_left(HIST_EDGES, service))  # fmt: skip
-        if outcome[5]:
-            implausible[day].append(t.id)
-        span = _serving_span(t)
-        if span is not None:
-            serving.setdefault((day, t.counter), []).append(span)  # type: ignore[arg-type]
-        keys = ((ALL, ""), (SERVICE, t.service), (COUNTER, t.counter), (CLERK, t.clerk),
-                (HOUR, hours[local.hour]))  # fmt: skip
-        for key in keys:
-            if key[1] is not None:
-                tally = groups.get(key)  # type: ignore[arg-type]
-                if tally is None:
-                    tally = groups[key] = _GroupTally()  # type: ignore[index]
-                tally.add(t, outcome, buckets)
-
-    spans = _merged_spans(intervals)
-    counters = spans.keys() | {c for _, c in serving}
-    result: dict[date, PeriodSummary] = {}
-    for day, groups in tallies.items():
-        summary = PeriodSummary(
-            day,
-            day,
-            {key: tally.summary() for key, tally in groups.items()},
-            tuple(sorted(implausible[day])),
-            filters,
-        )
-        window = (local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone))
-        for counter in counters:
-            by_state = spans.get(counter, {})
-            opened, ends = by_state.get(CounterState.OPEN, ([], []))
-            paused = by_state.get(CounterState.PAUSED, ([], []))
-            open_s = _overlap_s(window, opened, ends)
-            paused_s = _overlap_s(window, *paused)
-            busy = serving.get((day, counter), ())
-            group = summary.groups.get((COUNTER, counter))
-            if group is None:
-                if not (open_s or paused_s or busy):
-                    continue
-                group = summary.groups[(COUNTER, counter)] = GroupSummary()
-            group.open_s, group.paused_s = open_s, paused_s
-            for start, end in busy:
-                span = (max(start, window[0]), end)
-                _add_serving(group, span, day, window[1], opened, ends, zone)
-        if not summary.groups:
-            summary.groups[(ALL, "")] = GroupSummary()  # an empty day is still summarised
-        result[day] = summary
-    return result
-
-
-def _add_serving(
-    group: GroupSummary,
-    span: tuple[datetime, datetime],
-    day: date,
-    day_end: datetime,
-    opened: list[tuple[datetime, datetime]],
-    ends: list[datetime],
-    zone: ZoneInfo,
-) -> None:
-    """Serving time inside open time: the day's part, then each later day's part."""
-    start, end = span
-    if min(end, day_end) > start:
-        group.serving_s += _overlap_s((start, min(end, day_end)), opened, ends)
-    cursor, later = day_end, day
-    while end > cursor:
-        later += timedelta(days=1)
-        following = local_midnight(later + timedelta(days=1), zone)
-        lo, hi = max(start, cursor), min(end, following)
-        part = _overlap_s((lo, hi), opened, ends) if hi > lo else 0.0
-        if part:
-            group.serving_later[later] = group.serving_later.get(later, 0.0) + part
-        cursor = following
-
-
-def rollup(periods: Sequence[PeriodSummary]) -> PeriodSummary:
-    """One summary for consecutive periods (a month of days), merged group by group."""
-    if not periods:
-        raise ValueError("nothing to roll up")
-    ordered = sorted(periods, key=lambda p: p.first)
-    for before, after in pairwise(ordered):
-        if after.first != before.last + timedelta(days=1):
-            raise ValueError(f"periods are not consecutive at {before.last}")
-        if after.filters != before.filters:
-            raise ValueError("periods summarise tickets chosen by different filters")
-    first, last = ordered[0].first, ordered[-1].last
-    groups: dict[tuple[str, str], GroupSummary] = {}
-    ids: list[int] = []
-    for p in ordered:
-        for key, g in p.groups.items():
-            groups.setdefault(key, GroupSummary()).merge(g)
-        ids.extend(p.implausible_ids)
-    for g in groups.values():
-        # Serving time that fell inside the rolled-up period is now the period's own.
-        inside = [d for d in g.serving_later if d <= last]
-        for d in inside:
-            g.serving_s += g.serving_later.pop(d)
-    return PeriodSummary(first, last, groups, tuple(sorted(ids)), ordered[0].filters)
-
-
-def combine_centers(
-    first: date,
-    last: date,
-    centers: Mapping[str, tuple[Iterable[PeriodSummary], Mapping[date, GroupSummary]]],
-    filters: tuple[str | None, str | None, str | None] = (None, None, None),
-) -> tuple[PeriodSummary, dict[date, GroupSummary], dict[str, GroupSummary]]:
-    """Several centers' summaries of the local days first..last as one summary.
-
-    `centers` maps a center's code to its summaries partitioning the range and its
-    day totals (what `report_from_periods` takes for one center). Services, clerks and
-    local hours add up by key (a service code means the same service everywhere);
-    counters are numbered per center, so a counter becomes "<center>/<number>". Also
-    returns each center's total, for comparing centers.
-    """
-    merged: dict[tuple[str, str], GroupSummary] = {}
-    day_totals: dict[date, GroupSummary] = {}
-    by_center: dict[str, GroupSummary] = {}
-    ids: list[int] = []
-    for code, (periods, days) in sorted(centers.items()):
-        own = by_center[code] = GroupSummary()
-        for period in periods:
-            for (dim, key), group in period.groups.items():
-                if dim == COUNTER:
-                    key = f"{code}/{key}"
-                merged.setdefault((dim, key), GroupSummary()).merge(group)
-                if dim == ALL:
-                    own.merge(group)
-            ids.extend(period.implausible_ids)
-        for day, total in days.items():
-            day_totals.setdefault(day, GroupSummary()).merge(total)
-    return PeriodSummary(first, last, merged, tuple(ids), filters), day_totals, by_center
-
-
-def report_from_periods(
-    periods: Iterable[PeriodSummary],
-    day_totals: Mapping[date, GroupSummary],
-    sla_minutes: Mapping[str, int],
-    scope: Scope,
-) -> Report:
-    """The report for `scope` from summaries that partition its range, made with the
-    scope's filters.
-
-    `day_totals` is each day's ("all", "") group, for `by_day` (a month's summary does
-    not have them). Percentiles come from histograms (see the module doc).
-    """
-    if scope.from_day is None or scope.to_day is None:
-        raise ValueError("a report from summaries needs both ends of its range")
-    total = GroupSummary()
-    groups: dict[str, dict[str, GroupSummary]] = {SERVICE: {}, COUNTER: {}, CLERK: {}, HOUR: {}}
-    ids: list[int] = []
-    covered: list[tuple[date, date]] = []
-    for p in periods:
-        if p.first < scope.from_day or p.last > scope.to_day:
-            raise ValueError(f"summary {p.first}..{p.last} is outside the range")
-        if p.filters != scope.filters:
-            raise ValueError(f"summary {p.first}..{p.last} was made with other filters")
-        covered.append((p.first, p.last))
-        for (dim, key), g in p.groups.items():
-            target = total if dim == ALL else groups[dim].setdefault(key, GroupSummary())
-            target.merge(g)
-        ids.extend(p.implausible_ids)
-    covered.sort()
-    for before, after in pairwise(covered):
-        if after[0] <= before[1]:
-            raise ValueError(f"summaries overlap at {after[0]}")
-
-    counters = sorted(groups[COUNTER], key=_counter_key)
-    utilisation = {
-        k: Utilisation(g.open_s, g.paused_s, g.serving_until(scope.to_day))
-        for k, g in ((k, groups[COUNTER][k]) for k in counters)
-    }
-    overall = Utilisation()
-    for u in utilisation.values():
-        overall = overall + u
-    by_day = {
-        d: g.figures()
-        for d, g in sorted(day_totals.items())
-        if g.issued and scope.from_day <= d <= scope.to_day
-    }
-    return Report(
-        scope=scope,
-        totals=total.figures(),
-        utilisation=overall,
-        implausible_ids=tuple(sorted(ids)),
-        sla_targets_min=dict(sorted(sla_minutes.items())),
-        by_service={k: g.figures() for k, g in sorted(groups[SERVICE].items())},
-        by_counter={k: groups[COUNTER][k].figures() for k in counters},
-        counter_utilisation=utilisation,
-        by_clerk={k: g.figures() for k, g in sorted(groups[CLERK].items())},
-        by_hour={int(k): g.figures() for k, g in sorted(groups[HOUR].items())},
-        by_day=by_day,
-        percentiles="histogram",
     )

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from taboor.server import reports
+from taboor.server.auth import SYSTEM
 from taboor.server.domain.errors import TaboorError
 from taboor.server.domain.numbering import business_day
 from taboor.server.manage import data, exports
@@ -52,20 +53,18 @@ def report_command(
     if all_centers and counter is not None:
         raise click.UsageError("a counter belongs to one center: use --center with --counter")
     rt = runtime()
-    span = {"now": rt.now(), "from_day": from_day, "to_day": to_day, "service": service,
-            "clerk": clerk}  # fmt: skip
     try:
+        # The command line is the system: it may read every center.
+        report = reports.read_report(rt.db, center, actor=SYSTEM, now=rt.now(),
+                                     from_day=from_day, to_day=to_day, service=service,
+                                     counter=counter, clerk=clerk)  # fmt: skip
         if center is None:
-            reports.summarise_all_centers(rt.db, **span)
             with rt.db.reading() as tx:
-                report = reports.all_centers_report(tx, **span)
                 names = data.all_center_names(tx)
             eastern, subject = False, "every center"
         else:
-            reports.summarise(rt.db, center, counter=counter, **span)
             with rt.db.reading() as tx:
                 found = data.center(tx, center)
-                report = reports.center_report(tx, center, counter=counter, **span)
                 choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
             names = exports.names_for(found, choices.services)
             eastern = bool((found.get("options") or {}).get("eastern_digits"))  # type: ignore[attr-defined]

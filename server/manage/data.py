@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from taboor.printers.pdf_report import ReportNames
 from taboor.server import queries, reports
 from taboor.server.domain.numbering import business_day
 from taboor.server.manage.floor import Board, CounterAtWork, Device, Queue
+from taboor.server.manage.pdf import ReportNames
 from taboor.server.store import Tx
 
 _OLDEST_WAITING = """

@@ -1,4 +1,4 @@
-"""The report as files: CSV (UTF-8 with a byte order mark) and PDF (printers.pdf_report).
+"""The report as files: CSV (UTF-8 with a byte order mark) and PDF (server/manage/pdf.py).
 
 CSV layout: one rectangular table, so a spreadsheet can filter and pivot it. Every
 row carries the range (`from`, `to`) and its section: the total first, then one row
@@ -19,7 +19,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from taboor.printers.pdf_report import ReportNames, render_report
+from taboor.server.manage.pdf import ReportNames, render_report
 
 BOM = "\ufeff"
 
@@ -145,7 +145,7 @@ def to_csv(report: Mapping[str, Any], names: ReportNames, lang: str) -> bytes:
 def to_pdf(
     report: Mapping[str, Any], names: ReportNames, lang: str, *, now: datetime, eastern: bool
 ) -> bytes:
-    """The report as a PDF (see printers.pdf_report)."""
+    """The report as a PDF (see server/manage/pdf.py)."""
     return render_report(report, names, lang, generated_at=now, eastern=eastern)
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from taboor.printers.arabic import eastern_digits
-from taboor.printers.pdf_report import (
+from taboor.server.manage.pdf import (
     OUTCOME_COLOURS,
     axis_top,
     duration_text,

@@ -59,27 +59,21 @@ def _forbidden() -> tuple[str, int]:
     return render_template("forbidden.html"), 403
 
 
-def _may_report(center: str) -> bool:
-    """Whether this manager may see the center's report; if so, store the past days'
-    summaries the asked range lacks first.
-
-    Outside the report's read transaction, which would not see them. A bad range is
-    left for the report itself to explain."""
-    rt = runtime()
-    with rt.db.reading() as tx:
-        if not _allowed(data.center(tx, center)):
+def _may_read(center: str) -> bool:
+    """Whether the signed-in manager may read this center's statistics (checked before
+    the range, so that a center not theirs is a 403 whatever the query)."""
+    with runtime().db.reading() as tx:
+        try:
+            reports.require_reader(tx, staff(), center)
+        except Forbidden:
             return False
-    try:
-        filters = _filters()
-        if any(filters.values()):
-            reports.summarise(rt.db, center, now=rt.now(), **filters)
-    except InvalidInput:
-        pass
     return True
 
 
-def _report(tx: Any, center: str, filters: dict[str, str | None]) -> dict[str, Any]:
-    return reports.center_report(tx, center, now=runtime().now(), **filters)
+def _report(center: str, filters: dict[str, str | None]) -> dict[str, Any]:
+    """The report for the range and filters (summarised first where the range lacks it)."""
+    rt = runtime()
+    return reports.read_report(rt.db, center, actor=staff(), now=rt.now(), **filters)
 
 
 @bp.get("/")
@@ -101,18 +95,20 @@ def dashboard(center: str):
     rt = runtime()
     error = None
     report = None
-    if not _may_report(center):
+    if not _may_read(center):
         return _forbidden()
+    try:
+        filters = _filters()
+        # Today's figures without filters come with the board.
+        report = _report(center, filters) if any(filters.values()) else None
+    except InvalidInput as exc:
+        error = RANGE_ERRORS.get(exc.code, BAD_DATE)
     with rt.db.reading() as tx:
         found = data.center(tx, center)
         board = data.board(tx, center, rt.now())
         choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
-        try:
-            filters = _filters()
-            unfiltered = not any(filters.values())
-            report = board.today if unfiltered else _report(tx, center, filters)
-        except InvalidInput as exc:
-            error = RANGE_ERRORS.get(exc.code, BAD_DATE)
+    if report is None and error is None:
+        report = board.today
     numbers = _numbers(found)
     names = exports.names_for(found, choices.services)
     charts = {}
@@ -169,11 +165,11 @@ def live(center: str):
 
 def _download(center: str, extension: str) -> Response | tuple[str, int]:
     rt = runtime()
-    if not _may_report(center):
+    if not _may_read(center):
         return _forbidden()
+    report = _report(center, _filters())
     with rt.db.reading() as tx:
         found = data.center(tx, center)
-        report = _report(tx, center, _filters())
         choices = data.choices(tx, int(found["id"]))  # type: ignore[call-overload]
     names = exports.names_for(found, choices.services)
     if extension == "csv":

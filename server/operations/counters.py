@@ -15,7 +15,7 @@ from taboor.server.db import Database
 from taboor.server.domain.counters import counter_state, require_free_to_leave
 from taboor.server.domain.numbering import business_day
 from taboor.server.operations import Outcome, Published
-from taboor.server.store import Tx, centers, counters, events
+from taboor.server.store import Tx, centers, counters, events, stats
 from taboor.server.views import counter_view
 
 
@@ -45,7 +45,7 @@ def set_counter_state(
             data={"number": counter.number, "from": counter.state, "to": new_state.value},
         )
         # Counters' open and paused time is in the statistics from this day on.
-        events.forget_summaries(
+        stats.forget_summaries(
             tx, counter.center_id, business_day(now, counter.timezone), onwards=True
         )
         view = counter_view(tx, counters.find_counter(tx, counter.id))

@@ -33,7 +33,7 @@ from taboor.server.domain.numbering import business_day, label
 from taboor.server.domain.tickets import Action, Priority, TicketState, transition
 from taboor.server.operations import Outcome, Published
 from taboor.server.operations.printing import QUEUED, printer_for, queue_print
-from taboor.server.store import Tx, counters, events, tickets
+from taboor.server.store import Tx, counters, events, stats, tickets
 from taboor.server.store.counters import CounterRow
 from taboor.server.store.tickets import TicketRow
 from taboor.server.views import ticket_view
@@ -335,7 +335,7 @@ def _ticket_outcome(
         reason=reason,
         data={"label": ticket.label, "state": ticket.state, **(data or {})},
     )
-    events.forget_summaries(tx, ticket.center_id, ticket.day)
+    stats.forget_summaries(tx, ticket.center_id, ticket.day)
     view = ticket_view(tx, ticket)
     payload = {"center": ticket.center_code, "seq": seq, "ticket": view, **(extra or {})}
     return Outcome(view, [Published(name, payload)])

@@ -1,11 +1,13 @@
-"""The event log in the database: appending to a center's hash chain, and what an
-append makes stale (the stored statistics summaries of the event's day)."""
+"""The event log in the database: appending to a center's hash chain.
+
+What an append makes stale (the stored statistics summaries of the event's day) is
+forgotten by `server.store.stats.forget_summaries`, in the same transaction."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,25 +25,6 @@ INSERT INTO events (center_id, seq, at, type, ticket_id, actor, counter_id, reas
     prev_hash, hash)
 VALUES (:center_id, :seq, :at, :type, :ticket_id, :actor, :counter_id, :reason, :data,
     :prev_hash, :hash)"""
-# Stored statistics summaries (server/reports.py) of a day stop being true when one of
-# its tickets changes, or its counters' time does: the day's and its month's (for every
-# filter) are forgotten in the transaction that appends the event, after it: appending
-# holds the center's row, which orders this before or after any summary being written,
-# never across it. On the usual day there is nothing to forget, and one probe of an
-# index (center, first day) says so; groups exist only beside their period's row.
-_SUMMARY_DAYS = (
-    "first_day BETWEEN :month AND :day AND (first_day = :day OR span = 'month')",
-    "first_day >= :month AND (first_day >= :day OR span = 'month')",  # and onwards
-)
-_SUMMARISED = [
-    f"SELECT 1 FROM stats_periods WHERE center_id = :center_id AND {days} LIMIT 1"
-    for days in _SUMMARY_DAYS
-]
-_FORGET_SUMMARIES = [
-    [f"DELETE FROM {table} WHERE center_id = :center_id AND {days}"
-     for table in ("stats_groups", "stats_periods")]
-    for days in _SUMMARY_DAYS
-]  # fmt: skip
 
 
 def append_event(
@@ -96,14 +79,6 @@ def append_event(
         },
     )
     return seq
-
-
-def forget_summaries(tx: Tx, center_id: int, day: date, *, onwards: bool = False) -> None:
-    """Drop the stored statistics of a business day and its month (and later, `onwards`)."""
-    params = {"center_id": center_id, "day": tx.day(day), "month": tx.day(day.replace(day=1))}
-    if tx.one(_SUMMARISED[onwards], params) is not None:
-        for sql in _FORGET_SUMMARIES[onwards]:
-            tx.run(sql, params)
 
 
 def append_event_orm(session: Session, center: Center, type_: str, **kw: Any) -> int:

@@ -14,6 +14,7 @@ from taboor.server.domain.tickets import Action
 from taboor.server.models import Counter, Service, User
 from taboor.server.operations import counters as counter_ops
 from taboor.server.operations import tickets as ops
+from taboor.server.store.stats import counter_intervals, ticket_facts
 from tests.unit.test_stats_summary import assert_same_figures
 
 CENTER = "DAM-MIDAN"
@@ -95,8 +96,8 @@ class Floor:
             center = reports.find_center(tx, CENTER)
             scope = Scope(str(center["timezone"]), first, last, **filters)
             start, end = scope.window()
-            facts = reports.ticket_facts(tx, center["id"], start, end)
-            intervals = reports.counter_intervals(tx, center["id"], start, min(end, self.clock.now))
+            facts = ticket_facts(tx, center["id"], start, end)
+            intervals = counter_intervals(tx, center["id"], start, min(end, self.clock.now))
             sla = dict(tx.all("SELECT code, sla_minutes FROM services WHERE center_id = :c",
                               {"c": center["id"]}))  # fmt: skip
             return {"center": CENTER, **build_report(facts, intervals, sla, scope).to_dict()}
@@ -257,7 +258,7 @@ def test_the_counter_intervals_of_a_window_start_from_the_state_before_it(floor)
     with floor.rt.db.reading() as tx:
         center_id = reports.find_center(tx, CENTER)["id"]
         zone_day = local_midnight(DAYS[0], ZoneInfo("Asia/Damascus"))
-        intervals = reports.counter_intervals(
+        intervals = counter_intervals(
             tx, center_id, zone_day + timedelta(hours=9), zone_day + timedelta(hours=11)
         )
     assert [(i.state, i.start.hour, i.end.hour, i.end.minute) for i in intervals] == [

@@ -1,4 +1,5 @@
-"""The scale-out path on a real PostgreSQL server: schema, concurrency, HTTP cycle, audit.
+"""The scale-out path on a real PostgreSQL server: schema, concurrency, HTTP cycle, audit,
+printing and stored statistics.
 
 Skipped unless TABOOR_TEST_POSTGRES_URL is set (see conftest.py and
 tests/services/postgres.sh). Every test starts from an empty schema migrated to head.
@@ -18,6 +19,7 @@ from taboor.server.models import Base, Center, Counter, Event, Service, User
 from tests.conftest import login
 from tests.integration import test_concurrency as sqlite_concurrency
 from tests.integration.test_calling_order import play_random_queue
+from tests.integration.test_stats_summary import floor  # noqa: F401  (a fixture, shared)
 
 CENTER = "DAM-MIDAN"
 EXTRACT = "civil-extract-individual"
@@ -152,3 +154,16 @@ def test_print_job_rules_hold_on_postgresql(rt, name, request):
 
     assert rt.db.dialect == "postgresql"
     _run_shared_test(getattr(test_server_printing, name), request)
+
+
+@pytest.mark.parametrize("name", [
+    "test_a_report_over_days_is_the_same_from_stored_summaries_and_equals_the_exact_one",
+    "test_a_late_change_to_a_past_days_ticket_is_reflected_in_the_report",
+    "test_summarise_leaves_out_a_day_that_changed_after_it_was_read",
+    "test_the_counter_intervals_of_a_window_start_from_the_state_before_it",
+])  # fmt: skip
+def test_stored_statistics_rules_hold_on_postgresql(rt, name, request):
+    from tests.integration import test_stats_summary
+
+    assert rt.db.dialect == "postgresql"
+    _run_shared_test(getattr(test_stats_summary, name), request)

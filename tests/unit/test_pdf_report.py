@@ -10,7 +10,15 @@ import pytest
 from pypdf import PdfReader
 
 from taboor.printers.arabic import LRI, PDI, ltr_isolate, words
-from taboor.printers.pdf_report import (
+from taboor.server.domain.counters import CounterState
+from taboor.server.domain.stats import (
+    CounterInterval,
+    Scope,
+    TicketFacts,
+    build_report,
+)
+from taboor.server.domain.tickets import TicketState
+from taboor.server.manage.pdf import (
     LABELS,
     ReportNames,
     duration_text,
@@ -23,14 +31,6 @@ from taboor.printers.pdf_report import (
     visual_lines,
     wrap_logical,
 )
-from taboor.server.domain.counters import CounterState
-from taboor.server.domain.stats import (
-    CounterInterval,
-    Scope,
-    TicketFacts,
-    build_report,
-)
-from taboor.server.domain.tickets import TicketState
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)  # 09:00 in Damascus
 NAMES = ReportNames(

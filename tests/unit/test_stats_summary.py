@@ -7,20 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from taboor.server.domain.counters import CounterState
+from taboor.server.domain.histogram import HIST_EDGES, HIST_LINEAR_S, Durations, bucket_of
 from taboor.server.domain.stats import (
-    ALL,
-    COUNTER,
-    HIST_EDGES,
-    HIST_LINEAR_S,
     CounterInterval,
-    Durations,
-    GroupSummary,
-    PeriodSummary,
     Scope,
     Summary,
     TicketFacts,
-    bucket_of,
     build_report,
+)
+from taboor.server.domain.summaries import (
+    ALL,
+    COUNTER,
+    GroupSummary,
+    PeriodSummary,
     report_from_periods,
     rollup,
     summarise_days,

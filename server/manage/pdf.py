@@ -7,23 +7,30 @@ own: `wrap_logical` then `visual_line`, together `visual_lines`. Reordering a wh
 paragraph and cutting it afterwards would put its last words on the first line.
 Numbers, dates and durations inside Arabic text sit in LTR isolates.
 
-Pure: the caller hands in the report dict (`server.domain.stats.Report.to_dict()`,
-as `server.reports.center_report` returns it), the display names and the language;
-the result is the PDF's bytes. One font, Noto Sans Arabic, draws both scripts (its
-Latin and digit glyphs are checked by the tests).
+The caller hands in the report dict (`server.domain.stats.Report.to_dict()`, as
+`server.reports.read_report` returns it), the display names and the language; the
+result is the PDF's bytes. No request is needed: the labels' Arabic comes from this
+package's Babel catalog, the one the dashboard's pages use, read once per process. One
+font, Noto Sans Arabic, draws both scripts (its Latin and digit glyphs are checked by
+the tests).
 """
 
 from __future__ import annotations
 
+import gettext
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
@@ -67,75 +74,114 @@ LINE = colors.HexColor("#c9ced8")
 OUTCOME_COLOURS = ("#0b6e4f", "#f2a541", "#b3261e", "#9aa5b8")
 DASH = "–"
 SERVICES_PER_CHART = 36  # bars that fit one page with the heading
+CATALOGS = Path(__file__).resolve().parent / "translations"
 
-# Every label the report prints, (English, Arabic).
-LABELS: dict[str, tuple[str, str]] = {
-    "title": ("Waiting and service time report", "تقرير أوقات الانتظار والخدمة"),
-    "range": ("From {start} to {end}", "من {start} إلى {end}"),
-    "generated": ("Generated {at} (center time)", "أُعدّ في {at} (بتوقيت المركز)"),
-    "filters": ("Filters: {filters}", "التصفية: {filters}"),
-    "filter_service": ("service {value}", "الخدمة {value}"),
-    "filter_counter": ("counter {value}", "الشباك {value}"),
-    "filter_clerk": ("clerk {value}", "الموظف {value}"),
-    "key_figures": ("Key figures", "الأرقام الرئيسية"),
-    "issued": ("Tickets issued", "البطاقات الصادرة"),
-    "served": ("Served", "المُنجزة"),
-    "no_show": ("No-show", "لم يحضر"),
-    "cancelled": ("Cancelled", "الملغاة"),
-    "pending": ("Still open", "قيد الانتظار"),
-    "transferred": ("Transferred", "المحوّلة"),
-    "recalls": ("Recalls", "إعادات النداء"),
-    "out_of_order": ("Called out of order", "نُوديت خارج الدور"),
-    "implausible": ("Implausibly short service (left out)", "خدمة قصيرة بشكل غير معقول (مستبعدة)"),
-    "wait": ("Wait (issue to first call)", "الانتظار (من الإصدار حتى أول نداء)"),
-    "service_time": ("Service time (start to done)", "مدة الخدمة (من البدء حتى الإنجاز)"),
-    "mean": ("Mean", "المتوسط"),
-    "p50": ("Median", "الوسيط"),
-    "p90": ("90th percentile", "المئين التسعون"),
-    "max": ("Longest", "الأطول"),
-    "sla": ("Served within target", "ضمن الوقت المستهدف"),
-    "sla_detail": ("{within} of {total}", "{within} من {total}"),
-    "utilisation": ("Counter utilisation", "إشغال الشبابيك"),
-    "open_time": ("Open", "مدة الفتح"),
-    "paused_time": ("Paused", "مدة الإيقاف المؤقت"),
-    "serving_time": ("Serving", "مدة الخدمة الفعلية"),
-    "all_centers": ("All centers", "كل المراكز"),
-    "by_center": ("By center", "حسب المركز"),
-    "center": ("Center", "المركز"),
-    "by_service": ("By service", "حسب الخدمة"),
-    "by_counter": ("By counter", "حسب الشباك"),
-    "by_clerk": ("By clerk", "حسب الموظف"),
-    "by_day": ("By day", "حسب اليوم"),
-    "chart_service": ("Tickets per service", "البطاقات حسب الخدمة"),
-    "chart_hour": ("Wait by hour of issue (minutes)", "الانتظار حسب ساعة الإصدار (بالدقائق)"),
-    "service": ("Service", "الخدمة"),
-    "counter": ("Counter", "الشباك"),
-    "counter_n": ("Counter {n}", "الشباك {n}"),
-    "clerk": ("Clerk", "الموظف"),
-    "day": ("Day", "اليوم"),
-    "hour": ("Hour", "الساعة"),
-    "mean_wait": ("Mean wait", "متوسط الانتظار"),
-    "p90_wait": ("Wait, 90th percentile", "الانتظار: المئين التسعون"),
-    "mean_service": ("Mean service", "متوسط الخدمة"),
-    "p90_service": ("Service, 90th percentile", "الخدمة: المئين التسعون"),
-    "mean_wait_min": ("Mean wait", "متوسط الانتظار"),
-    "p90_wait_min": ("Wait, 90th percentile", "الانتظار: المئين التسعون"),
-    "none": ("No tickets in this range.", "لا توجد بطاقات في هذه الفترة."),
-    "notes": (
+# Every label the report prints, by key: its English, the message id of its Arabic in
+# this package's catalog (translations/ar/LC_MESSAGES/messages.po, shared with the
+# dashboard). Marked for `taboor catalogs`, translated when a report is drawn.
+def _(message: str) -> str:
+    return message
+
+
+TEXTS: dict[str, str] = {
+    "title": _("Waiting and service time report"),
+    "range": _("From {start} to {end}"),
+    "generated": _("Generated {at} (center time)"),
+    "filters": _("Filters: {filters}"),
+    "filter_service": _("service {value}"),
+    "filter_counter": _("counter {value}"),
+    "filter_clerk": _("clerk {value}"),
+    "key_figures": _("Key figures"),
+    "issued": _("Tickets issued"),
+    "served": _("Tickets served"),
+    "no_show": _("No-show"),
+    "cancelled": _("Tickets cancelled"),
+    "pending": _("Still open"),
+    "transferred": _("Transferred"),
+    "recalls": _("Recalls"),
+    "out_of_order": _("Called out of order"),
+    "implausible": _("Implausibly short service (left out)"),
+    "wait": _("Wait (issue to first call)"),
+    "service_time": _("Service time (start to done)"),
+    "mean": _("Mean"),
+    "p50": _("Median"),
+    "p90": _("90th percentile"),
+    "max": _("Longest"),
+    "sla": _("Served within target"),
+    "sla_detail": _("{within} of {total}"),
+    "utilisation": _("Counter utilisation"),
+    "open_time": _("Open time"),
+    "paused_time": _("Paused time"),
+    "serving_time": _("Serving time"),
+    "all_centers": _("All centers"),
+    "by_center": _("By center"),
+    "center": _("Center"),
+    "by_service": _("By service"),
+    "by_counter": _("By counter"),
+    "by_clerk": _("By clerk"),
+    "by_day": _("By day"),
+    "chart_service": _("Tickets per service"),
+    "chart_hour": _("Wait by hour of issue (minutes)"),
+    "service": _("Service"),
+    "counter": _("Counter"),
+    "counter_n": _("Counter {n}"),
+    "clerk": _("Clerk"),
+    "day": _("Day"),
+    "hour": _("Hour"),
+    "mean_wait": _("Mean wait"),
+    "p90_wait": _("Wait, 90th percentile"),
+    "mean_service": _("Mean service"),
+    "p90_service": _("Service, 90th percentile"),
+    "mean_wait_min": _("Mean wait"),
+    "p90_wait_min": _("Wait, 90th percentile"),
+    "none": _("No tickets in this range."),
+    "notes": _(
         "Wait runs from issue to the first call; service time from start to done. "
         '"Within target" counts tickets called within their service\'s target, out of '
         "those called plus those cancelled after waiting past it. Service times shorter "
         "than the service's minimum plausible time are counted separately and left out "
-        "of the averages. A day is the center's local business day.",
-        "يُحسب الانتظار من إصدار البطاقة حتى أول نداء، ومدة الخدمة من بدئها حتى إنجازها. "
-        "«ضمن الوقت المستهدف» يعدّ البطاقات التي نوديت خلال الوقت المستهدف لخدمتها، من "
-        "مجموع البطاقات التي نوديت والبطاقات التي أُلغيت بعد تجاوز انتظارها ذلك الوقت. "
-        "مدد الخدمة الأقصر من الحد الأدنى المعقول للخدمة تُعدّ على حدة ولا تدخل في "
-        "المتوسطات. اليوم هو يوم العمل المحلي للمركز.",
+        "of the averages. A day is the center's local business day."
     ),
-    "page": ("Page {n}", "الصفحة {n}"),
-    "minutes": ("min", "دقيقة"),
+    "page": _("Page {n}"),
+    "minutes": _("min"),
 }
+del _
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The package's catalog for `lang`, read from its .po once per process (English is
+    the source language: no catalog). Outside a request, unlike the pages' Flask-Babel."""
+    po = CATALOGS / lang / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def label(key: str, lang: str) -> str:
+    """One of the report's labels in `lang`."""
+    return translations(lang).gettext(TEXTS[key])
+
+
+class _Labels(Mapping[str, tuple[str, str]]):
+    """Every label as (English, Arabic), the Arabic from the catalog."""
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        return label(key, "en"), label(key, "ar")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TEXTS)
+
+    def __len__(self) -> int:
+        return len(TEXTS)
+
+
+LABELS: Mapping[str, tuple[str, str]] = _Labels()
 
 
 @dataclass(frozen=True)
@@ -361,8 +407,7 @@ class _Writer:
 
     # words and numbers
     def t(self, key: str, **values: object) -> str:
-        en, ar = LABELS[key]
-        return (ar if self.rtl else en).format(**values)
+        return label(key, self.lang).format(**values)
 
     def num(self, value: object) -> str:
         """A figure as shown (Eastern digits when asked); isolated inside Arabic text."""
@@ -777,7 +822,7 @@ def render_report(
     buffer = io.BytesIO()
     page_w, page_h = A4
     writer = _Writer(report, names, lang, eastern, page_w - 2 * MARGIN)
-    title = f"{LABELS['title'][1 if lang == 'ar' else 0]} · {names.center(lang)}"
+    title = f"{label('title', lang)} · {names.center(lang)}"
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
         bottomMargin=MARGIN + 4 * mm, title=title, author="Taboor", creator="Taboor",
