@@ -3,7 +3,8 @@
 reportlab neither shapes Arabic nor reorders it. Every text is therefore cut into lines
 in *logical* order first, measuring each candidate line as it will be drawn (shaped),
 and only then is each line shaped (arabic-reshaper) and reordered (python-bidi) on its
-own: `wrap_logical` then `visual_line`, together `visual_lines`. Reordering a whole
+own: `wrap_logical` then `visual_line` (printers/arabic.py, the one place Arabic is
+shaped), together `visual_lines`. Reordering a whole
 paragraph and cutting it afterwards would put its last words on the first line.
 Numbers, dates and durations inside Arabic text sit in LTR isolates.
 
@@ -23,7 +24,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,10 +52,8 @@ from reportlab.platypus import (
 from taboor.printers.arabic import (
     LRI,
     eastern_digits,
-    has_rtl,
     ltr_isolate,
-    mirror_brackets,
-    strip_controls,
+    visual_line,
     words,
 )
 from taboor.printers.fonts import font_path
@@ -272,24 +271,6 @@ def missing_glyphs(text: str) -> set[str]:
     register_font()
     cmap = pdfmetrics.getFont(FONT).face.charToGlyph
     return {ch for ch in text if ord(ch) not in cmap and not ch.isspace()}
-
-
-@lru_cache(maxsize=8192)
-def visual_line(line: str, rtl: bool) -> str:
-    """One line as drawn: Arabic shaped, then reordered with the page's base direction.
-
-    Cached: wrapping measures the same candidate lines again and again, and
-    arabic-reshaper re-reads its settings on every call.
-    """
-    if not has_rtl(line):
-        return strip_controls(line)
-    # Imported here: only Arabic lines need them.
-    import arabic_reshaper
-    from bidi import get_display
-
-    if rtl:
-        line = mirror_brackets(line)
-    return strip_controls(get_display(arabic_reshaper.reshape(line), base_dir="R" if rtl else "L"))
 
 
 def text_width(line: str, size: float, rtl: bool) -> float:

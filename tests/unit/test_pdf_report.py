@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from taboor.printers.arabic import LRI, PDI, ltr_isolate, words
+from taboor.printers.arabic import LRI, PDI, ltr_isolate, mirror_brackets, visual_line, words
 from taboor.server.domain.counters import CounterState
 from taboor.server.domain.stats import (
     CounterInterval,
@@ -22,12 +22,10 @@ from taboor.server.manage.pdf import (
     LABELS,
     ReportNames,
     duration_text,
-    mirror_brackets,
     missing_glyphs,
     percent_text,
     render_report,
     text_width,
-    visual_line,
     visual_lines,
     wrap_logical,
 )
