@@ -1,8 +1,10 @@
 """The data layer: SQL on a bare DB-API cursor, for SQLite and PostgreSQL alike.
 
-One module per group of tables (`tickets`, `counters`, `events`, `printing`, `centers`)
-holds the statements and decodes rows by column name into typed rows; use cases and
-pages call these functions, and never write SQL of their own.
+One module per group of tables (`centers` with services, `counters`, `tickets`, `events`,
+`printing`, `devices`, `users`) holds the statements, as module-level constants, each
+beside the small function that runs it and decodes its rows by column name into typed
+rows; use cases, read views and pages call these functions, and never write SQL of
+their own.
 
 Issuing and calling tickets happen on every kiosk press and every clerk click. Through
 SQLAlchemy each statement costs about 0.1 ms of Python before SQLite even sees it;
@@ -10,12 +12,14 @@ on the DB-API cursor it costs a tenth of that. So the ticket use cases write pla
 SQL (named `:parameters`, portable between the two backends), and this module
 translates parameters and values: SQLite stores times as text in SQLAlchemy's
 format, PostgreSQL as naive UTC timestamps. The schema stays defined by the models
-and migrations; the tests run every statement here against it.
+and migrations; tests/integration/test_store_statements.py (and its PostgreSQL twin)
+prepares every statement of this package against it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -52,6 +56,10 @@ class Tx:
     def all(self, sql: str, params: Mapping[str, object] | None = None) -> list[tuple]:
         self.run(sql, params)
         return self.cursor.fetchall()
+
+    def column(self, sql: str, params: Mapping[str, object] | None = None) -> list[Any]:
+        """The value of every row of a one-column statement."""
+        return [value for (value,) in self.all(sql, params)]
 
     def mapping(
         self, sql: str, params: Mapping[str, object] | None = None
@@ -91,6 +99,11 @@ class Tx:
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+    @staticmethod
+    def read_json(value: object) -> Any:
+        """A JSON column: text on SQLite, already decoded on PostgreSQL."""
+        return json.loads(value) if isinstance(value, str) else value
 
     @staticmethod
     def read_day(value: object) -> date:
