@@ -40,8 +40,9 @@ from taboor.server.domain.tickets import FINAL_STATES, Priority, TicketState
 from taboor.server.domain.times import iso
 from taboor.server.errors import error_response
 from taboor.server.runtime import runtime
-from taboor.server.store import Tx
-from taboor.server.store.tickets import TicketRow, find_ticket
+from taboor.server.store import Tx, centers, tickets
+from taboor.server.store import events as event_store
+from taboor.server.store.tickets import TicketRow
 from taboor.server.views import ticket_view
 
 bp = Blueprint("citizen", __name__)
@@ -154,83 +155,50 @@ def line_progress(events: Iterable[LineEvent], ticket_id: int, service: str) -> 
 
 # --- queries ----------------------------------------------------------------------------
 
-# Where the ticket joined its current line: its issue, or the transfer that brought it.
-_JOINED_SEQ = """
-SELECT max(seq) FROM events
-WHERE ticket_id = :id AND type IN ('ticket.issued', 'ticket.transferred')"""
-# ...and where it left it: its first call after that (none yet: the line is still open).
-_CALLED_SEQ = """
-SELECT min(seq) FROM events WHERE ticket_id = :id AND type = 'ticket.called' AND seq > :since"""
-# Every ticket of the day that was ever in this service's line (it waits for it now, it
-# was issued in it, or it was last transferred out of it) and that moved after `since`,
-# with its whole history (a call is only a recall if it was called before). Tickets
-# done before this one joined, or issued after it was called, are left out: on a busy
-# afternoon, most of the day.
-# (A ticket called here and then transferred on twice escapes; no clerk does that.)
-_LINE_EVENTS = """
-SELECT e.seq, e.at, e.type, e.ticket_id, e.reason, e.data, t.label, t.priority, s.code
-FROM tickets t
-JOIN events e ON e.ticket_id = t.id
-JOIN services s ON s.id = t.issued_service_id
-WHERE t.center_id = :center_id AND t.day = :day
-  AND (t.service_id = :service_id OR t.issued_service_id = :service_id
-       OR t.transferred_from_id = :service_id)
-  AND e.type IN ('ticket.issued', 'ticket.called', 'ticket.transferred')
-  AND EXISTS (SELECT 1 FROM events w WHERE w.ticket_id = t.id AND w.seq >= :since
-              AND w.type IN ('ticket.issued', 'ticket.called', 'ticket.transferred'))
-  AND EXISTS (SELECT 1 FROM events w WHERE w.ticket_id = t.id AND w.seq <= :until
-              AND w.type IN ('ticket.issued', 'ticket.transferred'))
-ORDER BY e.seq"""
-_TICKET_ID = "SELECT id FROM tickets WHERE public_id = :public_id"
-_SERVICE = "SELECT code, name_ar, name_en FROM services WHERE id = :id"
-_CENTER = "SELECT code, name_ar, name_en, timezone, options, event_seq FROM centers WHERE id = :id"
-
 
 def find_public(tx: Tx, public_id: str) -> TicketRow:
     """The ticket with this public id (the QR code), or NotFound."""
-    ticket_id = None
+    ticket = None
     if PUBLIC_ID.fullmatch(public_id):
-        ticket_id = tx.scalar(_TICKET_ID, {"public_id": public_id})
-    if ticket_id is None:
+        ticket = tickets.ticket_by_public_id(tx, public_id)
+    if ticket is None:
         raise NotFound("no such ticket", code="ticket_not_found")
-    return find_ticket(tx, ticket_id)
+    return ticket
 
 
 def line_events(tx: Tx, ticket: TicketRow) -> list[LineEvent]:
     """The events that moved tickets into and out of this ticket's line since it joined."""
-    since = tx.scalar(_JOINED_SEQ, {"id": ticket.id}) or 0
-    until = tx.scalar(_CALLED_SEQ, {"id": ticket.id, "since": since})
-    rows = tx.all(
-        _LINE_EVENTS,
-        {
-            "center_id": ticket.center_id,
-            "day": tx.day(ticket.day),
-            "service_id": ticket.service_id,
-            "since": since,
-            "until": MAX_SEQ if until is None else until,
-        },
+    since = event_store.joined_seq(tx, ticket.id) or 0
+    until = event_store.called_seq(tx, ticket.id, since)
+    rows = event_store.line_events(
+        tx,
+        ticket.center_id,
+        ticket.day,
+        ticket.service_id,
+        since,
+        MAX_SEQ if until is None else until,
     )
     events = []
-    for seq, at, type_, ticket_id, reason, data, label, priority, issued_in in rows:
+    for row in rows:
         # Only transfers and calls with a reason carry data this needs: parse just those.
         service, out_of_order = None, False
-        if type_ == "ticket.issued":
-            service = issued_in
-        elif type_ == "ticket.transferred":
-            service = _data(data).get("to")
-        elif reason is not None:
-            out_of_order = _data(data).get("out_of_order") is True
+        if row.type == "ticket.issued":
+            service = row.issued_in
+        elif row.type == "ticket.transferred":
+            service = _data(row.data).get("to")
+        elif row.reason is not None:
+            out_of_order = _data(row.data).get("out_of_order") is True
         events.append(
             LineEvent(
-                seq=seq,
-                at=tx.read_time(at),  # type: ignore[arg-type]
-                type=type_,
-                ticket_id=ticket_id,
-                label=label,
-                priority=priority,
+                seq=row.seq,
+                at=row.at,
+                type=row.type,
+                ticket_id=row.ticket_id,
+                label=row.label,
+                priority=row.priority,
                 service=service,
                 out_of_order=out_of_order,
-                reason=reason,
+                reason=row.reason,
             )
         )
     return events
@@ -243,23 +211,23 @@ def _data(raw: object) -> dict[str, Any]:
 def progress(tx: Tx, public_id: str, now: datetime) -> dict[str, object]:
     """Everything the status page shows for a ticket, as one JSON object (one read)."""
     ticket = find_public(tx, public_id)
-    code, name_ar, name_en = tx.one(_SERVICE, {"id": ticket.service_id})  # type: ignore[misc]
-    center = tx.one(_CENTER, {"id": ticket.center_id})
-    assert center is not None
-    options = json.loads(center[4]) if isinstance(center[4], str) else center[4] or {}
-    moved = line_progress(line_events(tx, ticket), ticket.id, code)
-    today = business_day(now, center[3])
+    service = centers.service_name(tx, ticket.service_id)
+    center = centers.center_by_id(tx, ticket.center_id)
+    assert service is not None and center is not None  # a ticket has both
+    options = center.options or {}
+    moved = line_progress(line_events(tx, ticket), ticket.id, service.code)
+    today = business_day(now, center.timezone)
     return {
         "ticket": ticket_view(tx, ticket),
         "center": {
-            "code": center[0],
-            "name_ar": center[1],
-            "name_en": center[2],
-            "timezone": center[3],
+            "code": center.code,
+            "name_ar": center.name_ar,
+            "name_en": center.name_en,
+            "timezone": center.timezone,
             "public_display": options.get("public_display") is True,
             "eastern_digits": options.get("eastern_digits") is True,
         },
-        "service": {"code": code, "name_ar": name_ar, "name_en": name_en},
+        "service": {"code": service.code, "name_ar": service.name_ar, "name_en": service.name_en},
         # A ticket left waiting from an earlier business day is no longer in any line.
         "expired": ticket.state == TicketState.WAITING and ticket.day < today,
         "final": TicketState(ticket.state) in FINAL_STATES,
@@ -267,7 +235,7 @@ def progress(tx: Tx, public_id: str, now: datetime) -> dict[str, object]:
         "joined_by": moved.joined_by,
         "served_since": moved.served_since,
         "out_of_order": moved.out_of_order,
-        "seq": center[5],
+        "seq": center.event_seq,
     }
 
 

@@ -18,6 +18,7 @@ from taboor.display.views import announcements
 from taboor.server import queries
 from taboor.server.domain.numbering import business_day
 from taboor.server.models import Center
+from taboor.server.store import events
 from tests.conftest import login
 
 CENTER = "DAM-MIDAN"
@@ -210,7 +211,7 @@ def test_last_calls_read_from_the_latest_events_match_the_whole_day(
     with rt.db.reading() as tx:
         center = queries.find_center(tx, CENTER)
         day = tx.day(business_day(rt.now(), "Asia/Damascus"))
-        whole_day = tx.all(hall._CALLS_TODAY, {"id": center["id"], "day": day, "limit": 5})
+        whole_day = tx.all(events._CALLS_TODAY, {"id": center["id"], "day": day, "limit": 5})
         shown = hall.recent_calls(tx, CENTER, rt.now())["calls"]
     assert [(c["ticket_id"], c["call_seq"]) for c in shown] == [(r[0], r[4]) for r in whole_day]
     assert shown[0]["ticket_id"] == served[-2]["id"]  # the recall is the newest call
