@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from taboor.server.auth import Principal, Role, require_center
 from taboor.server.domain.errors import NotFound
 from taboor.server.domain.tickets import TRANSITIONS
-from taboor.server.store import Tx
-
-_COUNTER = """
-SELECT k.id, k.number, k.state, c.id, c.code, c.name_ar, c.name_en, c.timezone, c.options
-FROM counters k JOIN centers c ON c.id = k.center_id WHERE k.id = :id"""
-_SERVED = """
-SELECT s.code FROM counter_services cs JOIN services s ON s.id = cs.service_id
-WHERE cs.counter_id = :id ORDER BY cs.position"""
-_SERVICES = """
-SELECT s.code, s.name_ar, s.name_en, g.name_ar, g.name_en, s.active
-FROM services s JOIN categories g ON g.id = s.category_id
-WHERE s.center_id = :center_id ORDER BY g.id, s.id"""
-_COUNTERS = """
-SELECT k.id, k.number, k.state, c.code, c.name_ar, c.name_en
-FROM counters k JOIN centers c ON c.id = k.center_id"""
+from taboor.server.store import Tx, centers, counters
 
 
 @dataclass(frozen=True)
@@ -73,10 +58,6 @@ class CounterChoice:
     center_name: str
 
 
-def _options(value: object) -> dict:
-    return json.loads(value) if isinstance(value, str) else dict(value or {})
-
-
 def chosen_counter(principal: Principal, asked: str | None, remembered: object) -> int | None:
     """The counter this desk shows: a clerk's own; for others the one asked or last picked."""
     if principal.role == Role.CLERK:
@@ -92,25 +73,30 @@ def chosen_counter(principal: Principal, asked: str | None, remembered: object) 
 
 def load(tx: Tx, principal: Principal, counter_id: int, lang: str) -> Desk:
     """The desk of `counter_id`, if the principal may work there."""
-    row = tx.one(_COUNTER, {"id": counter_id})
+    row = counters.counter_in_center(tx, counter_id)
     if row is None:
         raise NotFound(f"no counter {counter_id}", code="counter_not_found")
-    _, number, state, center_id, code, name_ar, name_en, timezone, options = row
-    require_center(principal, center_id)
+    require_center(principal, row.center_id)
+    arabic = lang == "ar"
     services = [
-        Service(s_code, s_ar if lang == "ar" else s_en, g_ar if lang == "ar" else g_en, bool(on))
-        for s_code, s_ar, s_en, g_ar, g_en, on in tx.all(_SERVICES, {"center_id": center_id})
+        Service(
+            s.code,
+            s.name_ar if arabic else s.name_en,
+            s.category_ar if arabic else s.category_en,
+            s.active,
+        )
+        for s in centers.services(tx, row.center_id)
     ]
     by_code = {s.code: s for s in services}
-    served = [by_code[c] for (c,) in tx.all(_SERVED, {"id": counter_id}) if c in by_code]
+    served = [by_code[c] for c in counters.service_codes(tx, counter_id) if c in by_code]
     return Desk(
         counter_id=counter_id,
-        number=number,
-        state=state,
-        center=code,
-        center_name=name_ar if lang == "ar" else name_en,
-        timezone=timezone,
-        eastern_digits=bool(_options(options).get("eastern_digits")),
+        number=row.number,
+        state=row.state,
+        center=row.center_code,
+        center_name=row.center_ar if arabic else row.center_en,
+        timezone=row.timezone,
+        eastern_digits=bool((row.options or {}).get("eastern_digits")),
         served=served,
         services=services,
     )
@@ -118,14 +104,10 @@ def load(tx: Tx, principal: Principal, counter_id: int, lang: str) -> Desk:
 
 def choices(tx: Tx, principal: Principal, lang: str) -> list[CounterChoice]:
     """The counters a manager or admin may open a desk at (their center; admins all)."""
-    if principal.center_id is None:
-        rows = tx.all(_COUNTERS + " ORDER BY c.code, k.number")
-    else:
-        rows = tx.all(
-            _COUNTERS + " WHERE k.center_id = :center_id ORDER BY k.number",
-            {"center_id": principal.center_id},
-        )
     return [
-        CounterChoice(cid, number, state, code, name_ar if lang == "ar" else name_en)
-        for cid, number, state, code, name_ar, name_en in rows
-    ]
+        CounterChoice(
+            row.id, row.number, row.state, row.center_code,
+            row.center_ar if lang == "ar" else row.center_en,
+        )
+        for row in counters.counters_in_centers(tx, principal.center_id)
+    ]  # fmt: skip
