@@ -16,7 +16,6 @@ While no agent is connected the kiosk's printer state is `offline`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ from taboor.server.domain.numbering import business_day
 from taboor.server.domain.tickets import TicketState
 from taboor.server.operations import Outcome, Published
 from taboor.server.operations.printing import QUEUED, queue_print
-from taboor.server.store import Tx
+from taboor.server.store import Tx, devices, printing
 from taboor.server.store.events import append_event
 from taboor.server.store.tickets import find_ticket
 from taboor.server.views import ticket_view
@@ -47,23 +46,9 @@ def is_agent(spec: str) -> bool:
     return spec.strip().lower() == AGENT
 
 
-_JOB = """
-SELECT j.id, j.ticket_id, j.device_id, j.printer, j.base_url, j.state, t.lang, j.updated_at
-FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id WHERE j.id = :id"""
-# Taking a queued job to print it: only as it was read, and only when nobody holds it
-# (never taken: updated_at = created_at; or taken longer than a lease ago).
-_CLAIM_JOB = """
-UPDATE print_jobs SET updated_at = :claimed
-WHERE id = :id AND state = 'queued' AND updated_at = :seen
-  AND (updated_at = created_at OR updated_at < :lapsed)
-RETURNING id"""
 # Longer than any one attempt (connect, send and status timeouts, rendering): a job
 # taken longer ago than this, still without a result, was left by a process that died.
 CLAIM_LEASE_S = 60.0
-_PRINT_FACTS = """
-SELECT c.name_ar, c.name_en, c.timezone, c.options, s.name_ar, s.name_en
-FROM tickets t JOIN centers c ON c.id = t.center_id JOIN services s ON s.id = t.service_id
-WHERE t.id = :id"""
 
 
 @dataclass(frozen=True)
@@ -109,34 +94,32 @@ def is_stale(job: JobToPrint, now: datetime) -> bool:
 def job_to_print(db: Database, job_id: int) -> JobToPrint | None:
     """The job with the ticket as it stands now, or None when it is not queued."""
     with db.reading() as tx:
-        job = tx.one(_JOB, {"id": job_id})
-        if job is None or job[5] != QUEUED:
+        job = printing.find_job(tx, job_id)
+        if job is None or job.state != QUEUED:
             return None
-        ticket = find_ticket(tx, job[1])
+        ticket = find_ticket(tx, job.ticket_id)
         view = ticket_view(tx, ticket)
-        center_ar, center_en, timezone, options, service_ar, service_en = tx.one(
-            _PRINT_FACTS, {"id": ticket.id}
-        )  # type: ignore[misc]
-    options = json.loads(options) if isinstance(options, str) else options or {}
+        facts = printing.print_facts(tx, ticket.id)
+    options = facts.options or {}
     return JobToPrint(
-        id=job[0],
-        printer=job[3],
+        id=job.id,
+        printer=job.printer,
         label=ticket.label,
-        lang=job[6] or "ar",
+        lang=job.lang or "ar",
         ticket=view,
-        center_ar=center_ar,
-        center_en=center_en,
-        service_ar=service_ar,
-        service_en=service_en,
-        issued_local=ticket.issued_at.astimezone(ZoneInfo(timezone)),
-        status_base=job[4],
+        center_ar=facts.center_ar,
+        center_en=facts.center_en,
+        service_ar=facts.service_ar,
+        service_en=facts.service_en,
+        issued_local=ticket.issued_at.astimezone(ZoneInfo(facts.timezone)),
+        status_base=job.base_url,
         eastern_digits=bool(options.get("eastern_digits")),
-        device_id=job[2],
+        device_id=job.device_id,
         logo=str(options["ticket_logo"]) if options.get("ticket_logo") else None,
         day=ticket.day,
         state=ticket.state,
-        timezone=timezone,
-        seen_at=Tx.read_time(job[7]),
+        timezone=facts.timezone,
+        seen_at=job.updated_at,
     )
 
 
@@ -152,45 +135,12 @@ def claim(db: Database, job: JobToPrint, now: datetime) -> bool:
     """
     if job.seen_at is None:
         return True
-    claimed = max(now, job.seen_at + timedelta(microseconds=1))  # never the value it had
+    seen = job.seen_at
+    claimed = max(now, seen + timedelta(microseconds=1))  # never the value it had
     lapsed = now - timedelta(seconds=CLAIM_LEASE_S)
-
-    def work(tx: Tx) -> bool:
-        params = {"id": job.id, "seen": tx.time(job.seen_at), "claimed": tx.time(claimed),
-                  "lapsed": tx.time(lapsed)}  # fmt: skip
-        return tx.one(_CLAIM_JOB, params) is not None
-
-    return db.atomic(work)
-
-
-_UPDATE_JOB = """
-UPDATE print_jobs SET state = :state, attempts = attempts + 1, error_code = :code,
-    error = :error, updated_at = :now
-WHERE id = :id RETURNING device_id, ticket_id"""
-# An agent's answer counts once: only a queued job of its own kiosk printed by an agent.
-_ACK_JOB = """
-UPDATE print_jobs SET state = :state, attempts = attempts + 1, error_code = :code,
-    error = :error, updated_at = :now
-WHERE id = :id AND device_id = :device AND state = 'queued' AND lower(trim(printer)) = 'agent'
-RETURNING device_id, ticket_id"""
-_AGENT_JOB = """
-SELECT state, error_code FROM print_jobs
-WHERE id = :id AND device_id = :device AND lower(trim(printer)) = 'agent'"""
-_DEVICE_STATE = """
-SELECT d.printer_state, d.center_id, c.code FROM devices d JOIN centers c ON c.id = d.center_id
-WHERE d.id = :id"""
-
-
-def _job_params(
-    job_id: int, error_code: str | None, error: str | None, now: datetime, tx: Tx
-) -> dict[str, object]:
-    return {
-        "id": job_id,
-        "state": FAILED if error_code else PRINTED,
-        "code": error_code,
-        "error": error,
-        "now": tx.time(now),
-    }
+    return db.atomic(
+        lambda tx: printing.claim_job(tx, job.id, seen=seen, claimed=claimed, lapsed=lapsed)
+    )
 
 
 def _set_printer_state(
@@ -208,24 +158,22 @@ def _set_printer_state(
     `cause` goes into the event log (the job, or the agent's connection); with
     `only_from`, the state moves only from one of those states.
     """
-    previous, center_id, center_code = tx.one(_DEVICE_STATE, {"id": device_id})  # type: ignore[misc]
+    device = devices.printer_state(tx, device_id)
+    previous = device.printer_state
     if state == previous or (only_from is not None and previous not in only_from):
         return []
-    tx.run(
-        "UPDATE devices SET printer_state = :state, last_seen = :now WHERE id = :id",
-        {"state": state, "now": tx.time(now), "id": device_id},
-    )
+    devices.set_printer_state(tx, device_id, state, now)
     seq = append_event(
         tx,
-        center_id,
-        center_code,
+        device.center_id,
+        device.center_code,
         "device.changed",
         actor=SYSTEM,
         now=now,
         data={"device": device_id, "printer_state": state, "from": previous, **cause},
     )
     payload = {
-        "center": center_code,
+        "center": device.center_code,
         "seq": seq,
         "device": {"id": device_id, "printer_state": state, "error": error},
     }
@@ -267,11 +215,12 @@ def record_result(
     """Mark a job printed (no error) or failed; report a change of the printer's state."""
 
     def work(tx: Tx) -> Outcome:
-        row = tx.one(_UPDATE_JOB, _job_params(job_id, error_code, error, now, tx))
-        if row is None:
+        state = FAILED if error_code else PRINTED
+        job = printing.record_job(tx, job_id, state=state, code=error_code, error=error, now=now)
+        if job is None:
             raise NotFound(f"no print job {job_id}", code="print_job_not_found")
         return _printer_state_outcome(
-            tx, job_id, row[0], error_code=error_code, error=error, now=now, paper=paper
+            tx, job_id, job.device_id, error_code=error_code, error=error, now=now, paper=paper
         )
 
     return db.atomic(work)
@@ -295,31 +244,26 @@ def acknowledge(
     """
 
     def work(tx: Tx) -> Outcome:
-        params = {**_job_params(job_id, error_code, error, now, tx), "device": device_id}
-        row = tx.one(_ACK_JOB, params)
-        if row is None:
-            known = tx.one(_AGENT_JOB, {"id": job_id, "device": device_id})
+        state = FAILED if error_code else PRINTED
+        job = printing.acknowledge_job(
+            tx, job_id, device_id, state=state, code=error_code, error=error, now=now
+        )
+        if job is None:
+            known = printing.agent_job(tx, job_id, device_id)
             if known is None:
                 raise NotFound(
                     f"no print job {job_id} for this kiosk's agent", code="print_job_not_found"
                 )
-            return Outcome({"job": job_id, "state": known[0], "error": known[1], "duplicate": True})
+            return Outcome(
+                {"job": job_id, "state": known.state, "error": known.error_code, "duplicate": True}
+            )
         return _printer_state_outcome(
-            tx, job_id, row[0], error_code=error_code, error=error, now=now, paper=paper
+            tx, job_id, job.device_id, error_code=error_code, error=error, now=now, paper=paper
         )
 
     return db.atomic(work)
 
 
-_QUEUED_AGENT_JOBS = """
-SELECT j.id, t.day, t.state, c.timezone
-FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id JOIN centers c ON c.id = t.center_id
-WHERE j.state = 'queued' AND j.device_id = :device AND lower(trim(j.printer)) = 'agent'
-ORDER BY j.id"""
-# Only a job still queued: one answered meanwhile keeps its answer.
-_STALE_JOB = """
-UPDATE print_jobs SET state = :state, error_code = :code, error = :error, updated_at = :now
-WHERE id = :id AND state = 'queued'"""
 _STALE_MESSAGE = "not printed: its ticket is of an earlier day or no longer waiting"
 
 
@@ -333,15 +277,8 @@ def expire(db: Database, job_ids: list[int], *, now: datetime) -> None:
 
     def work(tx: Tx) -> None:
         for job_id in job_ids:
-            tx.run(
-                _STALE_JOB,
-                {
-                    "id": job_id,
-                    "state": FAILED,
-                    "code": STALE,
-                    "error": _STALE_MESSAGE,
-                    "now": tx.time(now),
-                },
+            printing.fail_untried(
+                tx, job_id, state=FAILED, code=STALE, error=_STALE_MESSAGE, now=now
             )
 
     db.atomic(work)
@@ -353,22 +290,15 @@ def agent_backlog(db: Database, device_id: int, *, now: datetime) -> list[int]:
     The others (tickets of an earlier day, or no longer waiting) fail as `stale` here.
     """
     with db.reading() as tx:
-        rows = [
-            (job_id, tx.read_day(day), state, timezone)
-            for job_id, day, state, timezone in tx.all(_QUEUED_AGENT_JOBS, {"device": device_id})
-        ]
+        jobs = printing.queued_agent_jobs(tx, device_id)
     owed: list[int] = []
     stale: list[int] = []
-    for job_id, day, state, timezone in rows:
-        fresh = still_printable(day, state, business_day(now, timezone))
-        (owed if fresh else stale).append(job_id)
+    for job in jobs:
+        fresh = still_printable(job.day, job.state, business_day(now, job.timezone))
+        (owed if fresh else stale).append(job.id)
     # Read first, write only when something went stale: most hellos find nothing to expire.
     expire(db, stale, now=now)
     return owed
-
-
-_KIOSK_PRINTER = """
-SELECT d.printer FROM devices d WHERE d.id = :id AND d.kind = 'kiosk'"""
 
 
 def agent_presence(
@@ -382,8 +312,8 @@ def agent_presence(
     """
 
     def work(tx: Tx) -> list[Published]:
-        row = tx.one(_KIOSK_PRINTER, {"id": device_id})
-        if row is None or not is_agent(row[0] or default_printer):
+        printer = devices.kiosk_printer(tx, device_id)
+        if printer is None or not is_agent(printer or default_printer):
             return []
         cause = {"agent": "connected" if connected else "disconnected"}
         if connected:
@@ -394,11 +324,6 @@ def agent_presence(
         return _set_printer_state(tx, device_id, AGENT_AWAY, error=None, now=now, cause=cause)
 
     return db.atomic(work)
-
-
-_LAST_JOB = """
-SELECT device_id, printer, base_url FROM print_jobs WHERE ticket_id = :id
-ORDER BY id DESC LIMIT 1"""
 
 
 def reprint(
@@ -416,8 +341,10 @@ def reprint(
     def work(tx: Tx) -> Outcome:
         ticket = find_ticket(tx, ticket_id)
         require_center(actor, ticket.center_id)
-        last = tx.one(_LAST_JOB, {"id": ticket.id})
-        device_id, printer, url = last if last else (None, default_printer, base_url)
+        last = printing.last_job(tx, ticket.id)
+        device_id, printer, url = None, default_printer, base_url
+        if last is not None:
+            device_id, printer, url = last.device_id, last.printer, last.base_url
         if printer.strip().lower() == "none":
             raise Conflict("no printer is set up for this ticket", code="no_printer")
         job_id = queue_print(tx, ticket.id, device_id, printer, url, now)
@@ -429,15 +356,10 @@ def reprint(
 def printers_of(db: Database, job_ids: list[int]) -> list[tuple[int, str]]:
     """Each job with the printer it goes to."""
     with db.reading() as tx:
-        return [
-            (job_id, tx.scalar("SELECT printer FROM print_jobs WHERE id = :id", {"id": job_id}))
-            for job_id in job_ids
-        ]
+        return [(job_id, printing.job_printer(tx, job_id)) for job_id in job_ids]
 
 
 def queued_jobs(db: Database) -> list[int]:
     """Jobs still waiting to print (after a restart, they are printed then)."""
     with db.reading() as tx:
-        return [job_id for (job_id,) in tx.all(
-            "SELECT id FROM print_jobs WHERE state = 'queued' ORDER BY id"
-        )]  # fmt: skip
+        return printing.queued_jobs(tx)
