@@ -1,7 +1,7 @@
 """Every SQL statement of the data layer prepares against the migrated schema (SQLite).
 
-The statements of server/store are module-level constants (or lists of them), found
-here by reading the modules, so a new one is checked without being listed. Each is
+The statements of server/store are module-level constants (or lists, tuples and dicts
+of them), found here by reading the modules, so a new one is checked without being listed. Each is
 prepared with `EXPLAIN`, every named parameter bound to NULL: the database resolves
 every table and column without running anything, so a misspelt column fails here
 before a use case meets it. tests/postgres/test_store_statements.py prepares the same
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from taboor.server import store
-from taboor.server.store import _NAMED, Tx, tickets
+from taboor.server.store import _NAMED, Tx, stats, tickets
 from tests.conftest import Demo
 
 VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
@@ -35,6 +35,9 @@ def _found(name: str, value: object) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from _found(f"{name}[{index}]", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _found(f"{name}[{key!r}]", item)
 
 
 def statements() -> dict[str, str]:
@@ -46,10 +49,15 @@ def statements() -> dict[str, str]:
             for key, sql in _found(f"{info.name}.{name}", value):
                 if sql not in found.values():
                     found[key] = sql
-    # Built when a ticket changes, from the columns it sets: the widest such statement.
+    # Built at run time, each in its widest form: a ticket's change from the columns it
+    # sets; a report's facts with every filter; stored groups of one dimension.
     found["tickets.update_ticket(all columns)"] = tickets._update_sql(
         tuple(sorted(tickets._UPDATABLE))
     )
+    found["stats.ticket_facts(all filters)"] = stats._TICKET_FACTS + "".join(
+        stats._FILTERS.values()
+    )
+    found["stats.stored_groups(one dimension)"] = stats._GROUPS + " AND dim = :dim"
     return found
 
 
@@ -92,7 +100,14 @@ def test_every_table_group_of_the_data_layer_has_its_statements_found():
     modules = {name.split(".")[0] for name in STATEMENTS}
     groups = {info.name for info in pkgutil.iter_modules(store.__path__)}
     assert modules == groups
-    # Composed statements, and statements in lists, are found as well.
     for name in ("tickets._CLAIM_SQLITE", "tickets._NEXT_WAITING_LOCKED",
-                 "events._FORGET_SUMMARIES[1][0]", "centers._ACTIVE_SERVICES"):  # fmt: skip
+                 "centers._ACTIVE_SERVICES", "events._CALLS_TODAY"):  # fmt: skip
         assert name in STATEMENTS
+
+
+def test_statements_in_lists_and_dicts_are_found_and_fragments_are_not():
+    value = {"one": ["SELECT 1", (" AND x = :x", "\nWITH a AS (SELECT 1) SELECT * FROM a")]}
+    assert dict(_found("m.X", value)) == {
+        "m.X['one'][0]": "SELECT 1",
+        "m.X['one'][1][1]": "\nWITH a AS (SELECT 1) SELECT * FROM a",
+    }
