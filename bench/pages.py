@@ -23,10 +23,10 @@ from contextlib import contextmanager
 import flask_babel
 from common import percentile
 
-from taboor.server.accounts import load_demo
 from taboor.server.app import create_app
 from taboor.server.auth import SYSTEM
 from taboor.server.migrate import upgrade
+from taboor.server.operations.accounts import load_demo
 from taboor.server.runtime import runtime
 
 spent = [0.0]

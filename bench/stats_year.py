@@ -38,10 +38,10 @@ from common import percentile
 from taboor.config import load_settings
 from taboor.server import reports
 from taboor.server.auth import SYSTEM
-from taboor.server.catalog_file import DEMO_CATALOG, apply_catalog, read_catalog
 from taboor.server.db import Database
 from taboor.server.domain import chain
 from taboor.server.migrate import upgrade
+from taboor.server.operations.catalog import DEMO_CATALOG, apply_catalog, read_catalog
 
 # Bump when the generated data changes shape, so stale cached files are not reused.
 GENERATOR_VERSION = 1

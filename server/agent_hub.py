@@ -28,7 +28,7 @@ The contract:
    A job is answered once: a repeated answer gets `"duplicate": true` and changes
    nothing. A failed job is kept for staff to reprint, like the spooler's.
 4. A job is sent only while its ticket can be used: on the ticket's business day and
-   while it waits (`server/print_jobs.py`). The others are not sent; they fail as
+   while it waits (`server/operations/printing.py`). The others are not sent; they fail as
    `stale`, at the hello and before each push.
 5. While no agent is connected, a kiosk that prints through its agent has the printer
    state `offline` (set when the agent's connection ends, `ok` again at its hello),
@@ -42,7 +42,7 @@ joins the room before it reads the backlog, so a job committed in between arrive
 twice); the agent's journal makes printing happen at most once.
 
 Handlers only check who is asking and translate; the rules live in
-`server/print_jobs.py`.
+`server/operations/printing.py`.
 
 Which connection serves which kiosk is known to the process that holds the connection.
 With several server processes (a message queue), the `agent.replaced` notice still
@@ -65,7 +65,7 @@ from taboor.printers.agent import ticket_to_wire
 from taboor.server.auth import DeviceKind, Principal
 from taboor.server.domain.errors import Forbidden, Unauthorized
 from taboor.server.operations import Published
-from taboor.server.print_jobs import (
+from taboor.server.operations.printing import (
     JobToPrint,
     acknowledge,
     agent_backlog,

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from taboor.server import accounts, contract, print_jobs, queries, reports
+from taboor.server import contract, queries, reports
 from taboor.server.auth import Principal
 from taboor.server.contract import documented, parse
 from taboor.server.domain.counters import CounterState
@@ -15,7 +15,7 @@ from taboor.server.domain.errors import InvalidInput, Unauthorized
 from taboor.server.domain.tickets import Action
 from taboor.server.domain.times import iso
 from taboor.server.openapi import openapi_document
-from taboor.server.operations import Outcome
+from taboor.server.operations import Outcome, accounts, printing
 from taboor.server.operations import counters as counter_ops
 from taboor.server.operations import tickets as ticket_ops
 from taboor.server.runtime import runtime
@@ -256,7 +256,7 @@ def reprint(ticket_id: int):
     actor = _actor()
     parse(contract.Empty, _body())
     rt = runtime()
-    outcome = print_jobs.reprint(
+    outcome = printing.reprint(
         rt.db,
         ticket_id,
         actor=actor,

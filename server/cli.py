@@ -13,10 +13,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from taboor.server import accounts, audit, migrate
+from taboor.server import audit, migrate
 from taboor.server.auth import SYSTEM, DeviceKind, Role
 from taboor.server.domain.errors import TaboorError
 from taboor.server.models import Center
+from taboor.server.operations import accounts
 from taboor.server.runtime import Runtime, runtime
 
 

@@ -41,10 +41,10 @@ import socketio as socketio_lib
 from flask import Flask, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, rooms
 
-from taboor.server import accounts, queries
+from taboor.server import queries
 from taboor.server.auth import Principal
 from taboor.server.domain.errors import TaboorError, Unauthorized
-from taboor.server.operations import Published
+from taboor.server.operations import Published, accounts
 from taboor.server.runtime import Runtime, runtime
 
 log = logging.getLogger(__name__)

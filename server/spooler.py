@@ -24,7 +24,7 @@ from taboor.printers.backends import PrinterError, paper_after_print, printer_fr
 from taboor.printers.layout import WIDTH_58MM, WIDTH_80MM, TicketPrint, render_ticket, status_url
 from taboor.server.db import Database
 from taboor.server.domain.numbering import business_day
-from taboor.server.print_jobs import (
+from taboor.server.operations.printing import (
     CLAIM_LEASE_S,
     JobToPrint,
     claim,

@@ -52,10 +52,11 @@ from flask_babel import Babel, get_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from taboor.server import accounts, i18n
+from taboor.server import i18n
 from taboor.server.auth import Principal
 from taboor.server.domain.errors import TaboorError, TooManyAttempts
 from taboor.server.i18n import CATALOG_PACKAGES
+from taboor.server.operations import accounts
 from taboor.server.runtime import runtime
 
 LANGS = ("ar", "en")

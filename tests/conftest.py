@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from taboor.server.accounts import load_demo
 from taboor.server.app import create_app
 from taboor.server.auth import SYSTEM
+from taboor.server.operations.accounts import load_demo
 from taboor.server.runtime import runtime
 
 SECRET = "test-secret-key-not-for-production"

@@ -1,5 +1,7 @@
 """Use cases, one module per subject: `tickets` (issue, call, act, transfer), `counters`
-(open, pause, close), `printing` (where a ticket prints, its job queued with it).
+(open, pause, close), `printing` (where a ticket prints, its job queued with it, results,
+reprints, print agents), `accounts` (staff, devices, sign-in, tokens) and `catalog`
+(the catalog file: read, check, apply).
 
 Each use case is one transaction (`Database.atomic`) that also appends its events to
 the center's hash chain, and returns an `Outcome`: what the shell answers, and the live

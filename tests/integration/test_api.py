@@ -264,7 +264,7 @@ def test_signing_out_needs_a_staff_token(client, kiosk):
 def test_revoked_token_records_are_pruned_once_their_tokens_expired(app, rt, client, demo):
     from datetime import UTC, datetime, timedelta
 
-    from taboor.server import accounts
+    from taboor.server.operations import accounts
 
     user = demo.clerks[0]
     old = login(client, user)["Authorization"].split()[1]

@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from taboor.server.accounts import create_user
 from taboor.server.auth import SYSTEM
 from taboor.server.models import Center, Counter
+from taboor.server.operations.accounts import create_user
 from tests.conftest import T0
 
 

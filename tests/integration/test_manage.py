@@ -140,8 +140,8 @@ def test_a_kiosk_printer_in_trouble_is_an_alert_and_in_the_devices_table(
     app, client, monkeypatch, manager_session
 ):
     import taboor.server.spooler
-    from taboor.server.accounts import create_device
     from taboor.server.auth import SYSTEM
+    from taboor.server.operations.accounts import create_device
     from tests.conftest import bearer
 
     class LowOnPaper:  # what a network printer's paper sensor says near the roll's end

@@ -12,9 +12,9 @@ import socketio as socketio_client
 from sqlalchemy import select
 
 from taboor.server import contract
-from taboor.server.accounts import create_device
 from taboor.server.auth import SYSTEM
 from taboor.server.models import Center, Device
+from taboor.server.operations.accounts import create_device
 from taboor.server.realtime import socketio
 from taboor.server.serve import LiveGuard
 from tests.conftest import bearer, login

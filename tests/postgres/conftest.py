@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from taboor.server.accounts import load_demo
 from taboor.server.app import create_app
 from taboor.server.auth import SYSTEM
 from taboor.server.migrate import upgrade
+from taboor.server.operations.accounts import load_demo
 from taboor.server.runtime import runtime
 from tests.conftest import T0, Clock, Demo, settings_for
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from taboor.printers.agent import job_from_message
-from taboor.server.accounts import create_device
 from taboor.server.auth import SYSTEM
+from taboor.server.operations.accounts import create_device
 from taboor.server.publish import Recorder
 from taboor.server.realtime import socketio
 from tests.conftest import bearer

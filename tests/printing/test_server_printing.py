@@ -6,9 +6,9 @@ from PIL import ImageChops
 
 from taboor.printers.escpos_raster import decode_raster
 from taboor.printers.layout import WIDTH_80MM, render_ticket
-from taboor.server.accounts import create_device
 from taboor.server.auth import SYSTEM
-from taboor.server.print_jobs import job_to_print
+from taboor.server.operations.accounts import create_device
+from taboor.server.operations.printing import job_to_print
 from taboor.server.publish import Recorder
 from taboor.server.spooler import ticket_print
 from tests.conftest import bearer, login
@@ -281,7 +281,7 @@ def test_a_job_two_server_processes_both_resume_is_printed_once(rt, client, tmp_
     # Two processes of one instance (the scale-out path) start together and both find
     # the jobs a crash left queued: each job prints on one of them only.
     from taboor.server.app import create_app
-    from taboor.server.print_jobs import claim
+    from taboor.server.operations.printing import claim
 
     folder = tmp_path / "printed"
     kiosk = kiosk_with_printer(rt, f"file:{folder}")
@@ -312,7 +312,7 @@ def test_a_job_two_server_processes_both_resume_is_printed_once(rt, client, tmp_
 def test_a_job_whose_printing_process_died_is_taken_again_once_its_lease_lapsed(
     rt, client, clock
 ):
-    from taboor.server.print_jobs import CLAIM_LEASE_S, claim
+    from taboor.server.operations.printing import CLAIM_LEASE_S, claim
 
     kiosk = kiosk_with_printer(rt, "file:/never-used")
     rt.spooler.submit = lambda job_ids: None

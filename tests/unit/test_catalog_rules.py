@@ -84,7 +84,7 @@ def test_a_clerk_with_a_ticket_in_hand_is_not_moved():
 
 
 def test_every_service_of_the_demo_catalog_meets_the_rules():
-    from taboor.server.catalog_file import read_catalog
+    from taboor.server.operations.catalog import read_catalog
 
     catalog = read_catalog()
     fields = set(GOOD) | {"online", "documents_ar", "documents_en"}

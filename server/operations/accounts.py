@@ -24,11 +24,11 @@ from taboor.server.auth import (
     require_center,
     require_role,
 )
-from taboor.server.catalog_file import DEMO_CATALOG, apply_catalog, read_catalog
 from taboor.server.db import Database
 from taboor.server.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from taboor.server.models import Center, Counter, Device, User
-from taboor.server.print_jobs import is_agent
+from taboor.server.operations.catalog import DEMO_CATALOG, apply_catalog, read_catalog
+from taboor.server.operations.printing import is_agent
 from taboor.server.store import Tx
 from taboor.server.store.centers import get_center
 from taboor.server.store.events import append_event_orm

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from taboor.server.catalog_file import CatalogError, read_catalog, validate_catalog
 from taboor.server.domain.numbering import valid_prefix
+from taboor.server.operations.catalog import CatalogError, read_catalog, validate_catalog
 
 CATALOG = read_catalog()
 

@@ -102,7 +102,9 @@ def _offered(center: Mapping[str, Any], services: Mapping[str, Any]) -> list[str
     return list(chosen)
 
 
-def _upsert(session: Session, model: type, where: Mapping[str, Any], values: Mapping[str, Any]):
+def _upsert(
+    session: Session, model: type, where: Mapping[str, Any], values: Mapping[str, Any]
+) -> Any:
     row = session.scalar(select(model).filter_by(**where))
     if row is None:
         row = model(**where, **values)
