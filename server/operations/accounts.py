@@ -29,7 +29,7 @@ from taboor.server.domain.errors import Conflict, InvalidInput, NotFound, Unauth
 from taboor.server.models import Center, Counter, Device, User
 from taboor.server.operations.catalog import DEMO_CATALOG, apply_catalog, read_catalog
 from taboor.server.operations.printing import is_agent
-from taboor.server.store import Tx
+from taboor.server.store import Tx, devices, users
 from taboor.server.store.centers import get_center
 from taboor.server.store.events import append_event_orm
 
@@ -245,18 +245,6 @@ def login(
     return tokens.issue(user.id, user.password_hash), user
 
 
-_DEVICE_BY_TOKEN = "SELECT id, kind, center_id FROM devices WHERE token_hash = :h AND active = :yes"
-_USER_BY_ID = (
-    "SELECT id, role, center_id, password_hash, counter_id,"
-    " EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = :token_id) FROM users"
-    " WHERE id = :id AND active = :yes"
-)
-_REVOKE = """
-INSERT INTO revoked_tokens (token_id, user_id, expires_at) VALUES (:token_id, :user_id, :expires)
-ON CONFLICT (token_id) DO NOTHING"""
-_PRUNE_REVOKED = "DELETE FROM revoked_tokens WHERE expires_at < :now"
-
-
 def principal_for(
     db: Database, tokens: StaffTokens, token: str, cache: PrincipalCache | None = None
 ) -> Principal:
@@ -272,18 +260,18 @@ def principal_for(
 def _lookup_principal(db: Database, tokens: StaffTokens, token: str) -> Principal:
     if token.startswith(DEVICE_TOKEN_PREFIX):
         with db.reading() as tx:
-            device = tx.one(_DEVICE_BY_TOKEN, {"h": hash_device_token(token), "yes": True})
+            device = devices.token_device(tx, hash_device_token(token))
         if device is None:
             raise Unauthorized("unknown device token", code="token_invalid")
-        return Principal("device", device[0], device[1], device[2])
+        return Principal("device", device.id, device.kind, device.center_id)
     staff = tokens.load(token)
     with db.reading() as tx:
-        user = tx.one(_USER_BY_ID, {"id": staff.user_id, "token_id": staff.token_id, "yes": True})
-    if user is None or not tokens.matches(staff.stamp, user[3]):
+        user = users.token_user(tx, staff.user_id, staff.token_id)
+    if user is None or not tokens.matches(staff.stamp, user.password_hash):
         raise Unauthorized("the token is no longer valid", code="token_invalid")
-    if user[5]:
+    if user.revoked:
         raise Unauthorized("this token was signed out; sign in again", code="token_invalid")
-    return Principal("user", user[0], user[1], user[2], user[4])
+    return Principal("user", user.id, user.role, user.center_id, user.counter_id)
 
 
 def revoke(
@@ -313,16 +301,10 @@ def revoke(
             "this token predates sign-out; it expires by itself", code="token_not_revocable"
         )
 
+    token_id = staff.token_id
+
     def work(tx: Tx) -> None:
-        tx.run(_PRUNE_REVOKED, {"now": tx.time(now)})
-        tx.run(
-            _REVOKE,
-            {
-                "token_id": staff.token_id,
-                "user_id": principal.id,
-                "expires": tx.time(staff.expires_at),
-            },
-        )
+        users.revoke_token(tx, token_id, principal.id, staff.expires_at, now)
 
     db.atomic(work)
     if cache is not None:

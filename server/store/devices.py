@@ -65,3 +65,21 @@ def kiosk_printer(tx: Tx, device_id: int) -> str | None:
     """The printer spec of a kiosk ("" when it has none of its own); None if no such kiosk."""
     row = tx.mapping(_KIOSK_PRINTER, {"id": device_id})
     return None if row is None else row["printer"] or ""
+
+
+_BY_TOKEN = "SELECT id, kind, center_id FROM devices WHERE token_hash = :h AND active = :yes"
+
+
+@dataclass(frozen=True)
+class TokenDevice:
+    """An active device a device token names."""
+
+    id: int
+    kind: str
+    center_id: int
+
+
+def token_device(tx: Tx, token_hash: str) -> TokenDevice | None:
+    """The active device whose token hashes to `token_hash`."""
+    row = tx.mapping(_BY_TOKEN, {"h": token_hash, "yes": True})
+    return None if row is None else TokenDevice(**row)
