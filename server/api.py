@@ -11,7 +11,7 @@ from taboor.server import contract, queries, reports
 from taboor.server.auth import Principal
 from taboor.server.contract import documented, parse
 from taboor.server.domain.counters import CounterState
-from taboor.server.domain.errors import InvalidInput, Unauthorized
+from taboor.server.domain.errors import InvalidInput, Unauthorized, UnsupportedMediaType
 from taboor.server.domain.tickets import Action
 from taboor.server.domain.times import iso
 from taboor.server.openapi import openapi_document
@@ -23,13 +23,29 @@ from taboor.server.runtime import runtime
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (which of two values would count?)."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidInput(f"the key {key!r} appears twice", field=key, code="bad_json")
+            seen.add(key)
+    return found
+
+
 def _body() -> dict[str, Any]:
     """The request's JSON object ({} when there is no body)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            "send the body as JSON, with 'Content-Type: application/json'"
+        )
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, object_pairs_hook=_object)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("the body is not valid JSON", code="bad_json") from None
     if not isinstance(body, dict):

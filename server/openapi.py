@@ -25,6 +25,7 @@ _ERRORS = {
     404: "Unknown center, service, counter or ticket",
     409: "Not allowed in the current state (`state` gives it)",
     413: "The request body is larger than 64 KiB",
+    415: "A request body that is not sent as application/json",
     429: "Too many failed sign-ins from this address (`retry_after_s`, Retry-After)",
     503: "Database busy past its timeout; nothing was committed, retry",
 }
@@ -70,7 +71,7 @@ def _operation(rule_path: str, view: Any, method: str) -> dict[str, Any]:
             {"description": description} if answer is None
             else _json(_schema(answer), description)
         )  # fmt: skip
-    errors = set(route.errors) | ({413} if method in _WITH_BODY else set())
+    errors = set(route.errors) | ({413, 415} if method in _WITH_BODY else set())
     for status in sorted(errors):
         responses.setdefault(str(status), _json(_ref(contract.Error), _ERRORS[status]))
     op: dict[str, Any] = {"summary": _summary(view), "responses": responses}

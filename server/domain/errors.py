@@ -48,6 +48,13 @@ class NotFound(TaboorError):
     code = "not_found"
 
 
+class UnsupportedMediaType(TaboorError):
+    """A request body that is not JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Conflict(TaboorError):
     status = 409
     code = "conflict"

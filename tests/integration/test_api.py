@@ -165,6 +165,25 @@ def test_malformed_json_is_400(client, kiosk, raw):
     assert_error(response, 400, "bad_json")
 
 
+def test_a_key_sent_twice_is_refused_naming_it(client, kiosk):
+    # Which of the two would count is up to the parser; the API does not guess.
+    raw = b'{"service": "civil-extract-individual", "service": "justice-no-conviction"}'
+    response = client.post(f"/api/v1/centers/{CENTER}/tickets", data=raw,
+                           headers={**kiosk, "Content-Type": "application/json"})
+    assert_error(response, 400, "bad_json", field="service")
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None,
+])  # fmt: skip
+def test_a_body_that_is_not_sent_as_json_is_415(client, kiosk, content_type):
+    headers = {**kiosk, **({"Content-Type": content_type} if content_type else {})}
+    response = client.post(f"/api/v1/centers/{CENTER}/tickets",
+                           data=json.dumps({"service": EXTRACT}), headers=headers)
+    assert_error(response, 415, "unsupported_media_type")
+    assert client.get(f"/api/v1/centers/{CENTER}/services").json[0]["waiting"] == 0
+
+
 def test_call_needs_ticket_and_reason(client, clerk, open_counter):
     url = f"/api/v1/counters/{open_counter}/call"
     assert_error(client.post(url, json={"reason": "x"}, headers=clerk), 400, "missing_field",
