@@ -9,7 +9,7 @@ the same models. Field names and status codes are those of DESIGN.md section 4.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -460,7 +460,6 @@ class Route:
     body: type[Body] | None = None
     auth: bool = False
     query: tuple[tuple[str, dict[str, Any]], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def documented(
