@@ -13,10 +13,11 @@ from datetime import datetime
 
 from taboor.server import queries, reports
 from taboor.server.domain.numbering import business_day
-from taboor.server.manage.floor import Board, CounterAtWork, Device, Queue
+from taboor.server.manage.floor import Board, CounterAtWork, Queue
 from taboor.server.manage.pdf import ReportNames
 from taboor.server.store import Tx, centers, counters, tickets, users
 from taboor.server.store import devices as device_store
+from taboor.server.store.devices import DeviceRow
 
 
 def center(tx: Tx, code: str) -> dict[str, object]:
@@ -29,13 +30,9 @@ def center_code(tx: Tx, center_id: int) -> str:
     return str(centers.center_code(tx, center_id))
 
 
-def devices(tx: Tx, center_id: int) -> list[Device]:
+def devices(tx: Tx, center_id: int) -> list[DeviceRow]:
     """The center's kiosks, displays and print agents with their printer's last state."""
-    return [
-        Device(kind=row.kind, name=row.name, printer=row.printer, printer_state=row.printer_state,
-               last_seen=row.last_seen, active=row.active)
-        for row in device_store.center_devices(tx, center_id)
-    ]  # fmt: skip
+    return device_store.center_devices(tx, center_id)
 
 
 def oldest_waiting(tx: Tx, center_id: int, timezone: str, now: datetime) -> dict[str, datetime]:

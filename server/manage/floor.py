@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from taboor.server.store.devices import DeviceRow
+
 
 @dataclass(frozen=True)
 class Queue:
@@ -69,16 +71,6 @@ class CounterAtWork:
 
 
 @dataclass(frozen=True)
-class Device:
-    kind: str
-    name: str
-    printer: str
-    printer_state: str
-    last_seen: datetime | None
-    active: bool
-
-
-@dataclass(frozen=True)
 class Board:
     """Everything the live part of the dashboard shows, as of `now` and event `seq`."""
 
@@ -86,7 +78,7 @@ class Board:
     seq: int
     queues: list[Queue]
     desks: list[CounterAtWork]
-    devices: list[Device]
+    devices: list[DeviceRow]
     today: dict[str, object] = field(default_factory=dict)  # today's center_report
 
     @property
